@@ -8,6 +8,14 @@ let package = Package(
         .library(name: "LDPCodec", targets: ["LDPCodec"]),
         .library(name: "LDPEngine", targets: ["LDPEngine"]),
         .library(name: "MPLSTables", targets: ["MPLSTables"]),
+        .executable(name: "lsrd", targets: ["lsrd"]),
+        .executable(name: "lsrctl", targets: ["lsrctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
     ],
     targets: [
         // RFC 5036 wire format: value types, encode, decode, framing. No I/O.
@@ -18,6 +26,26 @@ let package = Package(
         .target(name: "LDPEngine", dependencies: ["LDPCodec", "MPLSTables"]),
         // Throughput and convergence figures (a benchmark, not a test).
         .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine"], path: "Sources/LDPBench"),
+        // libnl-3 / libnl-route-3: the one place that talks netlink.
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        // The control protocol between lsrd and lsrctl, and the text tables lsrctl prints.
+        .target(name: "LSRControl", dependencies: ["LDPCodec", "MPLSTables"]),
+        // lsrd's parts: configuration, sockets around the engine, kernel routes, control server.
+        .target(name: "LSRDaemon", dependencies: [
+            "LDPCodec", "LDPEngine", "MPLSTables", "LSRControl", "CNetlink",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "lsrd", dependencies: [
+            "LSRDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "lsrctl", dependencies: [
+            "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl"]),
         .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables"]),
     ]

@@ -1,0 +1,421 @@
+// lsrd's configuration: a YAML file, strictly checked. Every error names the file, the line
+// and the key; unknown keys are errors, never ignored.
+//
+//   router-id: 1.1.1.1
+//   transport-address: 1.1.1.1        # default: the router id
+//   interfaces:
+//     - eth0                           # a name, or a mapping:
+//     - { name: eth1, hello-interval: 5, hold-time: 15 }
+//   targeted-neighbors:
+//     - { address: 3.3.3.3, hello-interval: 15, hold-time: 45 }
+//   accept-targeted-hellos: false
+//   neighbors:
+//     - { lsr-id: 2.2.2.2, password: secret }    # TCP MD5 (RFC 5036 §2.9)
+//   keepalive: 180
+//   gtsm: true
+//   label-range: 16-1048575
+//   explicit-null: false
+//   label-control: independent         # or ordered
+//   labels-for: all                    # all, host-routes, or a list of prefixes
+//   dataplane: auto                    # kernel, userspace, both, auto
+//   control-socket: /run/lsrd/r1.sock
+//   log-level: info
+
+import Foundation
+import LDPCodec
+import Yams
+
+public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
+    case kernel, userspace, both, auto
+}
+
+public enum LogLevelSetting: String, Codable, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+public struct DaemonConfiguration: Codable, Sendable, Equatable {
+    public struct Interface: Codable, Sendable, Equatable {
+        public var name: String
+        public var helloInterval: UInt16 = 5
+        public var holdTime: UInt16 = 15
+        public init(name: String, helloInterval: UInt16 = 5, holdTime: UInt16 = 15) {
+            self.name = name
+            self.helloInterval = helloInterval
+            self.holdTime = holdTime
+        }
+    }
+
+    public struct TargetedNeighbor: Codable, Sendable, Equatable {
+        public var address: IPv4Address
+        public var helloInterval: UInt16 = 15
+        public var holdTime: UInt16 = 45
+        public init(address: IPv4Address, helloInterval: UInt16 = 15, holdTime: UInt16 = 45) {
+            self.address = address
+            self.helloInterval = helloInterval
+            self.holdTime = holdTime
+        }
+    }
+
+    public struct Neighbor: Codable, Sendable, Equatable {
+        public var lsrID: IPv4Address
+        public var password: String?
+        public init(lsrID: IPv4Address, password: String? = nil) {
+            self.lsrID = lsrID
+            self.password = password
+        }
+    }
+
+    public enum LabelsFor: Codable, Sendable, Equatable {
+        case all
+        case hostRoutes
+        case prefixes([IPPrefix])
+    }
+
+    public enum LabelControl: String, Codable, Sendable, CaseIterable {
+        case independent, ordered
+    }
+
+    public var routerID: IPv4Address
+    public var transportAddress: IPv4Address?
+    public var interfaces: [Interface] = []
+    public var targetedNeighbors: [TargetedNeighbor] = []
+    public var acceptTargetedHellos = false
+    public var neighbors: [Neighbor] = []
+    public var keepAlive: UInt16 = 180
+    public var gtsm = true
+    public var labelRange: ClosedRange<UInt32> = 16...ReservedLabel.maximum
+    public var explicitNull = false
+    public var labelControl = LabelControl.independent
+    public var labelsFor = LabelsFor.all
+    public var dataplane = DataplaneMode.auto
+    public var controlSocket: String?
+    public var logLevel = LogLevelSetting.info
+
+    public init(routerID: IPv4Address) { self.routerID = routerID }
+
+    public var effectiveTransportAddress: IPv4Address { transportAddress ?? routerID }
+
+    public func password(for lsrID: IPv4Address) -> String? {
+        neighbors.first { $0.lsrID == lsrID }?.password
+    }
+}
+
+/// A configuration error, written "FILE:LINE: key 'KEY': PROBLEM".
+public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var problem: String
+
+    public init(file: String, line: Int?, key: String?, problem: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String {
+        var text = file
+        if let line { text += ":\(line)" }
+        text += ": "
+        if let key { text += "key '\(key)': " }
+        return text + problem
+    }
+}
+
+extension DaemonConfiguration {
+    /// Reads and checks a configuration file.
+    public static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(file: path, line: nil, key: nil, problem: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text; `file` names it in errors.
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> DaemonConfiguration {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            let key = duplicates.first ?? "?"
+            throw ConfigurationError(file: file, line: secondLine(of: key, in: text) ?? context.mark.line, key: key,
+                                     problem: "given twice")
+        } catch let error as YamlError {
+            throw ConfigurationError(file: file, line: error.line, key: nil, problem: "not valid YAML: \(error.problem)")
+        } catch {
+            throw ConfigurationError(file: file, line: nil, key: nil, problem: "not valid YAML: \(error)")
+        }
+        guard let root else {
+            throw ConfigurationError(file: file, line: nil, key: nil, problem: "the file is empty; 'router-id' is required")
+        }
+        return try ConfigurationReader(file: file).read(root)
+    }
+}
+
+/// The line where `key` appears a second time: Yams reports only where the mapping starts.
+private func secondLine(of key: String, in text: String) -> Int? {
+    var seen = 0
+    for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let trimmed = line.drop { $0 == " " || $0 == "-" }
+        if trimmed.hasPrefix(key + ":") {
+            seen += 1
+            if seen == 2 { return index + 1 }
+        }
+    }
+    return nil
+}
+
+extension YamlError {
+    var line: Int? {
+        switch self {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    var problem: String {
+        switch self {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        case .duplicatedKeysInMapping(let duplicates, _): "duplicated keys: \(duplicates.joined(separator: ", "))"
+        default: "\(self)"
+        }
+    }
+}
+
+/// Walks the YAML node tree with the file's marks at hand, so every error has its line.
+struct ConfigurationReader {
+    let file: String
+
+    func error(_ node: Node?, _ key: String?, _ problem: String) -> ConfigurationError {
+        ConfigurationError(file: file, line: node?.mark?.line, key: key, problem: problem)
+    }
+
+    /// The pairs of a mapping, refusing keys that are not in `allowed` and duplicates.
+    func pairs(_ node: Node, context: String?, allowed: [String]) throws(ConfigurationError) -> [String: (key: Node, value: Node)] {
+        guard let mapping = node.mapping else {
+            throw error(node, context, "expected a mapping of keys")
+        }
+        var result: [String: (key: Node, value: Node)] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error(key, context, "keys must be strings") }
+            let path = context.map { "\($0).\(name)" } ?? name
+            guard allowed.contains(name) else {
+                throw error(key, path, "unknown key (known keys: \(allowed.joined(separator: ", ")))")
+            }
+            guard result[name] == nil else { throw error(key, path, "given twice") }
+            result[name] = (key, value)
+        }
+        return result
+    }
+
+    func scalar(_ node: Node, _ key: String) throws(ConfigurationError) -> String {
+        guard case .scalar(let scalar) = node else { throw error(node, key, "expected a single value") }
+        return scalar.string
+    }
+
+    func address(_ node: Node, _ key: String) throws(ConfigurationError) -> IPv4Address {
+        let text = try scalar(node, key)
+        guard let address = IPv4Address(text) else { throw error(node, key, "'\(text)' is not an IPv4 address") }
+        return address
+    }
+
+    func bool(_ node: Node, _ key: String) throws(ConfigurationError) -> Bool {
+        let text = try scalar(node, key)
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error(node, key, "'\(text)' is not true or false")
+        }
+    }
+
+    func seconds(_ node: Node, _ key: String, range: ClosedRange<Int>) throws(ConfigurationError) -> UInt16 {
+        let text = try scalar(node, key)
+        guard let value = Int(text), range.contains(value) else {
+            throw error(node, key, "'\(text)' is not a whole number of seconds in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return UInt16(value)
+    }
+
+    func choice<Choice: RawRepresentable & CaseIterable>(_ node: Node, _ key: String, _ type: Choice.Type) throws(ConfigurationError) -> Choice
+    where Choice.RawValue == String {
+        let text = try scalar(node, key)
+        guard let value = Choice(rawValue: text) else {
+            throw error(node, key, "'\(text)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
+    func list(_ node: Node, _ key: String) throws(ConfigurationError) -> [Node] {
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.tag == .init(.null) { return [] }
+        guard case .sequence(let sequence) = node else { throw error(node, key, "expected a list") }
+        return Array(sequence)
+    }
+
+    static let topLevelKeys = [
+        "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
+        "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
+        "dataplane", "control-socket", "log-level",
+    ]
+
+    func read(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
+        let top = try pairs(root, context: nil, allowed: Self.topLevelKeys)
+        guard let routerID = top["router-id"] else {
+            throw error(root, "router-id", "missing: every LSR needs a router id (an IPv4 address)")
+        }
+        var configuration = DaemonConfiguration(routerID: try address(routerID.value, "router-id"))
+        if let node = top["transport-address"]?.value {
+            configuration.transportAddress = try address(node, "transport-address")
+        }
+        if let node = top["interfaces"]?.value {
+            var seen = Set<String>()
+            for item in try list(node, "interfaces") {
+                let interface = try readInterface(item)
+                guard seen.insert(interface.name).inserted else {
+                    throw error(item, "interfaces", "interface '\(interface.name)' is listed twice")
+                }
+                configuration.interfaces.append(interface)
+            }
+        }
+        if let node = top["targeted-neighbors"]?.value {
+            for item in try list(node, "targeted-neighbors") {
+                let fields = try pairs(item, context: "targeted-neighbors", allowed: ["address", "hello-interval", "hold-time"])
+                guard let addressNode = fields["address"]?.value else {
+                    throw error(item, "targeted-neighbors.address", "missing")
+                }
+                var neighbor = DaemonConfiguration.TargetedNeighbor(address: try address(addressNode, "targeted-neighbors.address"))
+                if let value = fields["hello-interval"]?.value {
+                    neighbor.helloInterval = try seconds(value, "targeted-neighbors.hello-interval", range: 1...65535)
+                }
+                if let value = fields["hold-time"]?.value {
+                    neighbor.holdTime = try seconds(value, "targeted-neighbors.hold-time", range: 1...65535)
+                }
+                try checkHold(neighbor.holdTime, interval: neighbor.helloInterval, node: item, key: "targeted-neighbors.hold-time")
+                configuration.targetedNeighbors.append(neighbor)
+            }
+        }
+        if let node = top["accept-targeted-hellos"]?.value {
+            configuration.acceptTargetedHellos = try bool(node, "accept-targeted-hellos")
+        }
+        if let node = top["neighbors"]?.value {
+            for item in try list(node, "neighbors") {
+                let fields = try pairs(item, context: "neighbors", allowed: ["lsr-id", "password"])
+                guard let idNode = fields["lsr-id"]?.value else { throw error(item, "neighbors.lsr-id", "missing") }
+                var neighbor = DaemonConfiguration.Neighbor(lsrID: try address(idNode, "neighbors.lsr-id"))
+                if let value = fields["password"]?.value {
+                    let password = try scalar(value, "neighbors.password")
+                    // TCP_MD5SIG_MAXKEYLEN is 80 octets.
+                    guard !password.isEmpty, password.utf8.count <= 80 else {
+                        throw error(value, "neighbors.password", "must be 1 to 80 characters")
+                    }
+                    neighbor.password = password
+                }
+                configuration.neighbors.append(neighbor)
+            }
+        }
+        if let node = top["keepalive"]?.value {
+            // RFC 5036 §3.5.3: the KeepAlive Time is a hold time; below 15 s is not useful.
+            configuration.keepAlive = try seconds(node, "keepalive", range: 15...65535)
+        }
+        if let node = top["gtsm"]?.value { configuration.gtsm = try bool(node, "gtsm") }
+        if let node = top["label-range"]?.value { configuration.labelRange = try labelRange(node) }
+        if let node = top["explicit-null"]?.value { configuration.explicitNull = try bool(node, "explicit-null") }
+        if let node = top["label-control"]?.value {
+            configuration.labelControl = try choice(node, "label-control", DaemonConfiguration.LabelControl.self)
+        }
+        if let node = top["labels-for"]?.value { configuration.labelsFor = try labelsFor(node) }
+        if let node = top["dataplane"]?.value { configuration.dataplane = try choice(node, "dataplane", DataplaneMode.self) }
+        if let node = top["control-socket"]?.value {
+            let path = try scalar(node, "control-socket")
+            guard path.hasPrefix("/") else { throw error(node, "control-socket", "must be an absolute path") }
+            configuration.controlSocket = path
+        }
+        if let node = top["log-level"]?.value { configuration.logLevel = try choice(node, "log-level", LogLevelSetting.self) }
+        return configuration
+    }
+
+    func readInterface(_ item: Node) throws(ConfigurationError) -> DaemonConfiguration.Interface {
+        if case .scalar = item {
+            return DaemonConfiguration.Interface(name: try interfaceName(item))
+        }
+        let fields = try pairs(item, context: "interfaces", allowed: ["name", "hello-interval", "hold-time"])
+        guard let nameNode = fields["name"]?.value else { throw error(item, "interfaces.name", "missing") }
+        var interface = DaemonConfiguration.Interface(name: try interfaceName(nameNode))
+        if let value = fields["hello-interval"]?.value {
+            interface.helloInterval = try seconds(value, "interfaces.hello-interval", range: 1...65535)
+        }
+        if let value = fields["hold-time"]?.value {
+            interface.holdTime = try seconds(value, "interfaces.hold-time", range: 1...65535)
+        }
+        try checkHold(interface.holdTime, interval: interface.helloInterval, node: item, key: "interfaces.hold-time")
+        return interface
+    }
+
+    func interfaceName(_ node: Node) throws(ConfigurationError) -> String {
+        let name = try scalar(node, "interfaces.name")
+        // IFNAMSIZ is 16 including the terminating NUL; '/' and blanks are refused by the kernel.
+        guard !name.isEmpty, name.utf8.count < 16, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
+            throw error(node, "interfaces.name", "'\(name)' is not a valid interface name")
+        }
+        return name
+    }
+
+    func checkHold(_ hold: UInt16, interval: UInt16, node: Node, key: String) throws(ConfigurationError) {
+        guard hold > interval else {
+            throw error(node, key, "hold time \(hold) s must exceed the hello interval \(interval) s, or every adjacency flaps")
+        }
+    }
+
+    func labelRange(_ node: Node) throws(ConfigurationError) -> ClosedRange<UInt32> {
+        let key = "label-range"
+        let low: UInt32, high: UInt32
+        if node.mapping != nil {
+            let fields = try pairs(node, context: key, allowed: ["min", "max"])
+            guard let minNode = fields["min"]?.value, let maxNode = fields["max"]?.value else {
+                throw error(node, key, "needs both 'min' and 'max'")
+            }
+            guard let minimum = UInt32(try scalar(minNode, key)), let maximum = UInt32(try scalar(maxNode, key)) else {
+                throw error(node, key, "'min' and 'max' must be label numbers")
+            }
+            (low, high) = (minimum, maximum)
+        } else {
+            let text = try scalar(node, key)
+            let parts = text.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let minimum = UInt32(parts[0]), let maximum = UInt32(parts[1]) else {
+                throw error(node, key, "'\(text)' is not a range like 16-1048575")
+            }
+            (low, high) = (minimum, maximum)
+        }
+        guard low >= ReservedLabel.firstUnreserved else {
+            throw error(node, key, "labels below 16 are reserved (RFC 3032); the range starts at \(low)")
+        }
+        guard high <= ReservedLabel.maximum else {
+            throw error(node, key, "labels are 20 bits: the range ends at \(high), above 1048575")
+        }
+        guard low <= high else { throw error(node, key, "inverted: \(low) is above \(high)") }
+        return low...high
+    }
+
+    func labelsFor(_ node: Node) throws(ConfigurationError) -> DaemonConfiguration.LabelsFor {
+        let key = "labels-for"
+        if case .scalar(let scalar) = node {
+            switch scalar.string {
+            case "all": return .all
+            case "host-routes": return .hostRoutes
+            default: throw error(node, key, "'\(scalar.string)' is not 'all', 'host-routes' or a list of prefixes")
+            }
+        }
+        var prefixes: [IPPrefix] = []
+        for item in try list(node, key) {
+            let text = try scalar(item, key)
+            guard let prefix = IPPrefix(text), text.contains("/") else {
+                throw error(item, key, "'\(text)' is not a prefix like 10.0.0.0/24")
+            }
+            prefixes.append(prefix)
+        }
+        return .prefixes(prefixes)
+    }
+}

@@ -1,0 +1,99 @@
+import Testing
+import LDPCodec
+@testable import LSRDaemon
+
+@Suite struct ConfigurationTests {
+    @Test func fullFileParses() throws {
+        let text = """
+        router-id: 1.1.1.1
+        transport-address: 10.255.0.1
+        interfaces:
+          - eth0
+          - { name: eth1, hello-interval: 1, hold-time: 3 }
+        targeted-neighbors:
+          - { address: 3.3.3.3, hello-interval: 10, hold-time: 30 }
+        accept-targeted-hellos: true
+        neighbors:
+          - { lsr-id: 2.2.2.2, password: s3cret }
+        keepalive: 60
+        gtsm: false
+        label-range: 1000-1999
+        explicit-null: true
+        label-control: ordered
+        labels-for: [10.0.0.0/8, 192.168.1.0/24]
+        dataplane: userspace
+        control-socket: /run/lsrd/test.sock
+        log-level: debug
+        """
+        let configuration = try DaemonConfiguration.parse(text, file: "r1.yaml")
+        #expect(configuration.routerID == IPv4Address("1.1.1.1"))
+        #expect(configuration.effectiveTransportAddress == IPv4Address("10.255.0.1"))
+        #expect(configuration.interfaces == [.init(name: "eth0"), .init(name: "eth1", helloInterval: 1, holdTime: 3)])
+        #expect(configuration.targetedNeighbors == [.init(address: IPv4Address("3.3.3.3")!, helloInterval: 10, holdTime: 30)])
+        #expect(configuration.acceptTargetedHellos)
+        #expect(configuration.password(for: IPv4Address("2.2.2.2")!) == "s3cret")
+        #expect(configuration.keepAlive == 60)
+        #expect(!configuration.gtsm)
+        #expect(configuration.labelRange == 1000...1999)
+        #expect(configuration.explicitNull)
+        #expect(configuration.labelControl == .ordered)
+        #expect(configuration.labelsFor == .prefixes([IPPrefix("10.0.0.0/8")!, IPPrefix("192.168.1.0/24")!]))
+        #expect(configuration.dataplane == .userspace)
+        #expect(configuration.controlSocket == "/run/lsrd/test.sock")
+        #expect(configuration.logLevel == .debug)
+    }
+
+    @Test func defaults() throws {
+        let configuration = try DaemonConfiguration.parse("router-id: 2.2.2.2\n", file: "r2.yaml")
+        #expect(configuration.effectiveTransportAddress == IPv4Address("2.2.2.2"))
+        #expect(configuration.labelRange == 16...1_048_575)
+        #expect(configuration.labelControl == .independent)
+        #expect(configuration.dataplane == .auto)
+        #expect(configuration.gtsm)
+        #expect(configuration.keepAlive == 180)
+    }
+
+    struct BadFile: Sendable, CustomTestStringConvertible {
+        var text: String
+        var expected: String
+        var testDescription: String { expected }
+    }
+
+    static let badFiles: [BadFile] = [
+        .init(text: "router-id: [1.1.1.1\n", expected: "bad.yaml:2: not valid YAML"),
+        .init(text: "router-id: 1.1.1.1\nfoo: 1\n", expected: "bad.yaml:2: key 'foo': unknown key"),
+        .init(text: "router-id: 1.1.1.300\n", expected: "bad.yaml:1: key 'router-id': '1.1.1.300' is not an IPv4 address"),
+        .init(text: "transport-address: 1.1.1.1\n", expected: "key 'router-id': missing"),
+        .init(text: "", expected: "bad.yaml: the file is empty"),
+        .init(text: "router-id: 1.1.1.1\nlabel-range: 2000-1000\n", expected: "bad.yaml:2: key 'label-range': inverted: 2000 is above 1000"),
+        .init(text: "router-id: 1.1.1.1\nlabel-range: 3-100\n", expected: "bad.yaml:2: key 'label-range': labels below 16 are reserved"),
+        .init(text: "router-id: 1.1.1.1\nlabel-range: 16-2000000\n", expected: "key 'label-range': labels are 20 bits"),
+        .init(text: "router-id: 1.1.1.1\nlabel-range: lots\n", expected: "key 'label-range': 'lots' is not a range"),
+        .init(text: "router-id: 1.1.1.1\ninterfaces:\n  - eth0\n  - eth0\n", expected: "bad.yaml:4: key 'interfaces': interface 'eth0' is listed twice"),
+        .init(text: "router-id: 1.1.1.1\ninterfaces:\n  - { name: eth0, hello: 5 }\n", expected: "bad.yaml:3: key 'interfaces.hello': unknown key"),
+        .init(text: "router-id: 1.1.1.1\ninterfaces:\n  - { name: eth0, hello-interval: 5, hold-time: 5 }\n", expected: "key 'interfaces.hold-time': hold time 5 s must exceed"),
+        .init(text: "router-id: 1.1.1.1\ninterfaces:\n  - this/is/bad\n", expected: "key 'interfaces.name': 'this/is/bad' is not a valid interface name"),
+        .init(text: "router-id: 1.1.1.1\ndataplane: fast\n", expected: "bad.yaml:2: key 'dataplane': 'fast' is not one of kernel, userspace, both, auto"),
+        .init(text: "router-id: 1.1.1.1\nlabel-control: eager\n", expected: "key 'label-control': 'eager' is not one of independent, ordered"),
+        .init(text: "router-id: 1.1.1.1\ngtsm: maybe\n", expected: "key 'gtsm': 'maybe' is not true or false"),
+        .init(text: "router-id: 1.1.1.1\nkeepalive: 5\n", expected: "key 'keepalive': '5' is not a whole number of seconds in 15...65535"),
+        .init(text: "router-id: 1.1.1.1\nlabels-for: [10.0.0.0/33]\n", expected: "key 'labels-for': '10.0.0.0/33' is not a prefix"),
+        .init(text: "router-id: 1.1.1.1\nneighbors:\n  - { lsr-id: 2.2.2.2, password: \"\" }\n", expected: "key 'neighbors.password': must be 1 to 80 characters"),
+        .init(text: "router-id: 1.1.1.1\ntargeted-neighbors:\n  - { hello-interval: 5 }\n", expected: "key 'targeted-neighbors.address': missing"),
+        .init(text: "router-id: 1.1.1.1\ncontrol-socket: relative.sock\n", expected: "key 'control-socket': must be an absolute path"),
+        .init(text: "router-id: 1.1.1.1\nrouter-id: 2.2.2.2\n", expected: "bad.yaml:2: key 'router-id': given twice"),
+        .init(text: "- just\n- a list\n", expected: "bad.yaml:1: expected a mapping of keys"),
+    ]
+
+    @Test(arguments: badFiles)
+    func badFileIsRefusedWithItsLineAndKey(_ bad: BadFile) {
+        #expect {
+            _ = try DaemonConfiguration.parse(bad.text, file: "bad.yaml")
+        } throws: { error in
+            let message = (error as? ConfigurationError)?.description ?? "\(error)"
+            let matches = message.contains(bad.expected)
+            if !matches { print("got: \(message)\nwanted: \(bad.expected)") }
+            return matches
+        }
+    }
+}
