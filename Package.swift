@@ -29,11 +29,13 @@ let package = Package(
         // libnl-3 / libnl-route-3: the one place that talks netlink.
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        // What Glibc does not import: setns, cmsg, TCP MD5, GTSM.
+        .target(name: "CLinuxShims"),
         // The control protocol between lsrd and lsrctl, and the text tables lsrctl prints.
         .target(name: "LSRControl", dependencies: ["LDPCodec", "MPLSTables"]),
         // lsrd's parts: configuration, sockets around the engine, kernel routes, control server.
         .target(name: "LSRDaemon", dependencies: [
-            "LDPCodec", "LDPEngine", "MPLSTables", "LSRControl", "CNetlink",
+            "LDPCodec", "LDPEngine", "MPLSTables", "LSRControl", "CNetlink", "CLinuxShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

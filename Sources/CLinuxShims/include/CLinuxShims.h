@@ -1,0 +1,40 @@
+// Small wrappers for what Swift's Glibc module does not import: setns, cmsg macros,
+// IP_PKTINFO / IP_TTL control messages, TCP MD5 and GTSM socket options.
+#ifndef LSR_CLINUXSHIMS_H
+#define LSR_CLINUXSHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+/// Enters the network namespace of `path` (e.g. /run/netns/NAME) on the calling thread.
+int lsr_enter_namespace(const char *path);
+
+/// A UDP socket bound to 0.0.0.0:port with SO_REUSEADDR, IP_PKTINFO and IP_RECVTTL on.
+int lsr_udp_socket(uint16_t port);
+/// Joins (join != 0) or leaves a multicast group (host order) on an interface by index.
+int lsr_multicast_membership(int fd, uint32_t group, int ifindex, int join);
+
+/// Receives one datagram: the source address and port, the destination address, the
+/// arrival interface index and the IP TTL. Returns the length or -1 (errno set).
+ssize_t lsr_recv_datagram(int fd, uint8_t *buffer, size_t capacity, uint32_t *source, uint16_t *sourcePort,
+                          uint32_t *destination, int *ifindex, int *ttl);
+
+/// Sends one datagram from `source` (0: any) out of `ifindex` (0: by route) with `ttl` and TOS 0xC0.
+ssize_t lsr_send_datagram(int fd, const uint8_t *buffer, size_t length, uint32_t destination, uint16_t port,
+                          uint32_t source, int ifindex, int ttl);
+
+/// RFC 2385 TCP MD5 key for peer `address` (host order) on a socket; an empty key removes it.
+int lsr_set_tcp_md5(int fd, uint32_t address, const char *key, int keyLength);
+
+/// The TCP_MD5SIG option value for peer `address` (host order); keyLength 0 removes the key.
+struct tcp_md5sig lsr_make_md5sig(uint32_t address, const char *key, int keyLength);
+/// Option names Swift does not see as constants.
+int lsr_tcp_md5sig_option(void);
+int lsr_ip_minttl_option(void);
+
+/// RFC 5082 GTSM: send with TTL 255 and drop anything that arrives with less (IP_MINTTL).
+int lsr_set_gtsm(int fd, int enable);
+
+#endif

@@ -1,0 +1,145 @@
+#define _GNU_SOURCE
+#include "CLinuxShims.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int lsr_enter_namespace(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = setns(fd, CLONE_NEWNET);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
+}
+
+int lsr_udp_socket(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &on, sizeof on);
+    int off = 0;
+    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off);
+    int tos = 0xC0; // RFC 5036 §2.4: network control precedence.
+    setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(INADDR_ANY)}};
+    if (bind(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int lsr_multicast_membership(int fd, uint32_t group, int ifindex, int join) {
+    struct ip_mreqn request = {.imr_multiaddr = {htonl(group)}, .imr_address = {0}, .imr_ifindex = ifindex};
+    return setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &request, sizeof request);
+}
+
+ssize_t lsr_recv_datagram(int fd, uint8_t *buffer, size_t capacity, uint32_t *source, uint16_t *sourcePort,
+                          uint32_t *destination, int *ifindex, int *ttl) {
+    struct sockaddr_in from;
+    struct iovec vector = {.iov_base = buffer, .iov_len = capacity};
+    char control[256];
+    struct msghdr message = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &vector, .msg_iovlen = 1,
+                             .msg_control = control, .msg_controllen = sizeof control};
+    ssize_t length = recvmsg(fd, &message, 0);
+    if (length < 0) return -1;
+    *source = ntohl(from.sin_addr.s_addr);
+    *sourcePort = ntohs(from.sin_port);
+    *destination = 0;
+    *ifindex = 0;
+    *ttl = -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != IPPROTO_IP) continue;
+        if (header->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo info;
+            memcpy(&info, CMSG_DATA(header), sizeof info);
+            *destination = ntohl(info.ipi_addr.s_addr);
+            *ifindex = info.ipi_ifindex;
+        } else if (header->cmsg_type == IP_TTL) {
+            int value;
+            memcpy(&value, CMSG_DATA(header), sizeof value);
+            *ttl = value;
+        }
+    }
+    return length;
+}
+
+ssize_t lsr_send_datagram(int fd, const uint8_t *buffer, size_t length, uint32_t destination, uint16_t port,
+                          uint32_t source, int ifindex, int ttl) {
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(destination)}};
+    struct iovec vector = {.iov_base = (void *)buffer, .iov_len = length};
+    char control[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct msghdr message = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &vector, .msg_iovlen = 1,
+                             .msg_control = control, .msg_controllen = sizeof control};
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = IPPROTO_IP;
+    header->cmsg_type = IP_PKTINFO;
+    header->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+    struct in_pktinfo info = {.ipi_ifindex = ifindex, .ipi_spec_dst = {htonl(source)}};
+    memcpy(CMSG_DATA(header), &info, sizeof info);
+    // For multicast the TTL is a socket option; IP_TTL as a control message covers unicast.
+    int multicast = (destination >> 28) == 0xE;
+    if (multicast) {
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+        message.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+    } else {
+        header = CMSG_NXTHDR(&message, header);
+        header->cmsg_level = IPPROTO_IP;
+        header->cmsg_type = IP_TTL;
+        header->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(header), &ttl, sizeof ttl);
+    }
+    return sendmsg(fd, &message, 0);
+}
+
+int lsr_set_tcp_md5(int fd, uint32_t address, const char *key, int keyLength) {
+    struct tcp_md5sig signature;
+    memset(&signature, 0, sizeof signature);
+    struct sockaddr_in *peer = (struct sockaddr_in *)&signature.tcpm_addr;
+    peer->sin_family = AF_INET;
+    peer->sin_addr.s_addr = htonl(address);
+    if (keyLength < 0 || keyLength > TCP_MD5SIG_MAXKEYLEN) {
+        errno = EINVAL;
+        return -1;
+    }
+    signature.tcpm_keylen = (uint16_t)keyLength;
+    memcpy(signature.tcpm_key, key, (size_t)keyLength);
+    return setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &signature, sizeof signature);
+}
+
+int lsr_set_gtsm(int fd, int enable) {
+    int ttl = enable ? 255 : 64;
+    int minimum = enable ? 255 : 0;
+    if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0) return -1;
+    return setsockopt(fd, IPPROTO_IP, IP_MINTTL, &minimum, sizeof minimum);
+}
+
+struct tcp_md5sig lsr_make_md5sig(uint32_t address, const char *key, int keyLength) {
+    struct tcp_md5sig signature;
+    memset(&signature, 0, sizeof signature);
+    struct sockaddr_in *peer = (struct sockaddr_in *)&signature.tcpm_addr;
+    peer->sin_family = AF_INET;
+    peer->sin_addr.s_addr = htonl(address);
+    if (keyLength < 0) keyLength = 0;
+    if (keyLength > TCP_MD5SIG_MAXKEYLEN) keyLength = TCP_MD5SIG_MAXKEYLEN;
+    signature.tcpm_keylen = (uint16_t)keyLength;
+    if (keyLength) memcpy(signature.tcpm_key, key, (size_t)keyLength);
+    return signature;
+}
+
+int lsr_tcp_md5sig_option(void) { return TCP_MD5SIG; }
+int lsr_ip_minttl_option(void) { return IP_MINTTL; }
