@@ -1,7 +1,7 @@
 // Decode errors: typed, with their context, mapped in one place onto RFC 5036 status codes.
 
 /// Why a PDU or message could not be decoded (RFC 5036 §3.5.1.2).
-public enum DecodingFailure: Hashable, Sendable, Codable {
+public enum DecodingFailure: Error, Hashable, Sendable, Codable {
     /// Fewer octets than a PDU header (10) or a message header (8).
     case truncatedHeader
     case badProtocolVersion(UInt16)

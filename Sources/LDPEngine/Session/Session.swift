@@ -1,0 +1,76 @@
+// One LDP session: a TCP connection and what it carries (RFC 5036 §2.5).
+
+import LDPCodec
+
+/// Messages counted by type, for the operator.
+public struct MessageCounters: Hashable, Sendable, Codable {
+    /// Counts keyed by message type name ("labelMapping", "keepAlive", ... "unknown").
+    public var byType: [String: UInt64] = [:]
+
+    public init() {}
+
+    public var total: UInt64 { byType.values.reduce(0, +) }
+
+    public subscript(type: MessageType) -> UInt64 { byType["\(type)"] ?? 0 }
+
+    mutating func count(_ body: MessageBody) {
+        byType[body.type.map { "\($0)" } ?? "unknown", default: 0] += 1
+    }
+}
+
+struct Session: Sendable {
+    let connection: ConnectionID
+    /// Nil for a connection accepted from an address no adjacency names: it lives only long
+    /// enough to answer the Initialization with Session Rejected/No Hello (§2.5.3).
+    var peer: LDPIdentifier?
+    let role: SessionRole
+    var state: SessionState = .nonExistent
+    let localAddress: IPAddress
+    let remoteAddress: IPAddress
+    var framer = PDUFramer()
+    var negotiated: NegotiatedParameters?
+    var connectedAt: EngineTime?
+    var operationalSince: EngineTime?
+    var lastReceived: EngineTime
+    var sent = MessageCounters()
+    var received = MessageCounters()
+    let md5: Bool
+    let gtsm: Bool
+    /// Addresses from the peer's Address and Address Withdraw messages (§3.5.5, §3.5.6).
+    var peerAddresses: Set<IPAddress> = []
+    /// The peer's capabilities, updated by Capability messages after OPERATIONAL (RFC 5561).
+    var peerCapabilities = PeerCapabilities()
+    var hasBeenOperational: Bool { operationalSince != nil }
+
+    init(connection: ConnectionID, peer: LDPIdentifier?, role: SessionRole, localAddress: IPAddress,
+         remoteAddress: IPAddress, md5: Bool, gtsm: Bool, now: EngineTime) {
+        self.connection = connection
+        self.peer = peer
+        self.role = role
+        self.localAddress = localAddress
+        self.remoteAddress = remoteAddress
+        self.md5 = md5
+        self.gtsm = gtsm
+        self.lastReceived = now
+    }
+}
+
+/// §2.5.3: "the active LSR SHOULD throttle its attempts ... an initial delay no less than
+/// 15 seconds ... subsequent delays ... grow to a maximum delay no less than 2 minutes".
+struct SessionBackoff: Hashable, Sendable, Codable {
+    static let initialDelay = EngineDuration.seconds(15)
+    static let maximumDelay = EngineDuration.seconds(120)
+
+    /// The delay the next failure will wait.
+    var nextDelay = SessionBackoff.initialDelay
+    /// A backoff timer is running: do not connect before it fires.
+    var isWaiting = false
+
+    /// Records a failure; returns how long to wait.
+    mutating func fail() -> EngineDuration {
+        let delay = nextDelay
+        nextDelay = min(nextDelay * 2, Self.maximumDelay)
+        isWaiting = true
+        return delay
+    }
+}
