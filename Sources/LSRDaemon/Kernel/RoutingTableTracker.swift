@@ -174,7 +174,8 @@ public struct RoutingTableTracker: Sendable {
 
     private mutating func interfaceChanges(for index: Int32) -> [RoutingChange] {
         guard let link = links[index] else { return [] }
-        let own = addresses.filter { $0.interfaceIndex == index }.map(\.address).sorted()
+        // The addresses LDP advertises (RFC 5036 §3.5.5): IPv4, without loopback-net ones.
+        let own = addresses.filter { $0.interfaceIndex == index && Self.isAdvertisable($0.address) }.map(\.address).sorted()
         if let previous = announcedInterfaces[link.name], previous.isUp == link.isUp, previous.addresses == own {
             return []
         }
@@ -210,9 +211,24 @@ public struct RoutingTableTracker: Sendable {
         return nil
     }
 
+    /// LDP here distributes labels for IPv4 unicast FECs; loopback-net (127/8), link-local
+    /// (169.254/16) and multicast prefixes never get one.
+    static func isLabelCandidate(_ prefix: IPPrefix) -> Bool {
+        guard case .v4(let address) = prefix.address else { return false }
+        let first = address.rawValue >> 24
+        if first == 127 || first >= 224 { return false }
+        if address.rawValue >> 16 == 0xA9FE { return false }
+        return true
+    }
+
+    static func isAdvertisable(_ address: IPAddress) -> Bool {
+        guard case .v4(let v4) = address else { return false }
+        return v4.rawValue >> 24 != 127
+    }
+
     private mutating func recompute(prefixes: Set<IPPrefix>) -> [RoutingChange] {
         var changes: [RoutingChange] = []
-        for prefix in prefixes.sorted() {
+        for prefix in prefixes.sorted() where Self.isLabelCandidate(prefix) {
             let route = derive(prefix)
             guard route != routes[prefix] else { continue }
             routes[prefix] = route

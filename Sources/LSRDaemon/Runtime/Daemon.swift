@@ -105,6 +105,10 @@ public final class Daemon: @unchecked Sendable {
             throw SocketError(description: "cannot listen on TCP 0.0.0.0:646 for LDP sessions: \(error)")
         }
         try installMD5Keys()
+        if configuration.gtsm, let provider = listener as? SocketOptionProvider {
+            // RFC 6720 §3: a GTSM peer's active side drops our SYN-ACK unless it leaves with TTL 255.
+            try provider.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(IP_TTL), value: Int32(255)).wait()
+        }
     }
 
     /// RFC 5036 §2.9: the passive side needs each peer's key on the listening socket before

@@ -1,0 +1,40 @@
+// Which forwarding backends a dataplane mode gets on this host.
+
+import Foundation
+import Logging
+
+public struct DataplaneUnavailable: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public enum DataplaneSelection {
+    /// Why the kernel cannot forward MPLS here, or nil when it can (`mpls_router` loaded:
+    /// /proc/sys/net/mpls/platform_labels exists).
+    public static func kernelMPLSUnavailableReason() -> String? {
+        let path = "/proc/sys/net/mpls/platform_labels"
+        guard FileManager.default.fileExists(atPath: path) else {
+            return "\(path) is missing (no mpls_router module)"
+        }
+        return nil
+    }
+
+    public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
+        let kernelReason = kernelMPLSUnavailableReason()
+        switch mode {
+        case .kernel, .both:
+            if let kernelReason {
+                throw DataplaneUnavailable(description: "kernel MPLS forwarding unavailable: \(kernelReason); dataplane '\(mode.rawValue)' cannot run here")
+            }
+        case .auto:
+            if let kernelReason {
+                logger.notice("kernel MPLS forwarding unavailable: \(kernelReason); using the userspace dataplane")
+            }
+        case .userspace:
+            break
+        }
+        // The forwarding backends come with their own work; until then the LFIB is recorded
+        // and shown, and nothing is forwarded.
+        logger.warning("this build records the LFIB but does not forward yet (dataplane '\(mode.rawValue)')")
+        return [RecordingInstaller()]
+    }
+}
