@@ -48,6 +48,8 @@ let package = Package(
             "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl"]),
+        // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
+        .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec"]),
         .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables"]),
     ]

@@ -303,17 +303,18 @@ public final class Daemon: @unchecked Sendable {
             .connectTimeout(.seconds(10))
             .bind(to: localAddress)
             .channelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let password, let provider = channel as? SocketOptionProvider {
-                        // TCP MD5 must be set before the SYN leaves (RFC 5036 §2.9).
-                        let value = Array(password.utf8).withUnsafeBufferPointer { buffer in
-                            buffer.withMemoryRebound(to: CChar.self) {
-                                lsr_make_md5sig(remoteV4.rawValue, $0.baseAddress, Int32($0.count))
-                            }
+                // TCP MD5 must be set before the SYN leaves (RFC 5036 §2.9).
+                var ready = channel.eventLoop.makeSucceededVoidFuture()
+                if let password, let provider = channel as? SocketOptionProvider {
+                    let value = Array(password.utf8).withUnsafeBufferPointer { buffer in
+                        buffer.withMemoryRebound(to: CChar.self) {
+                            lsr_make_md5sig(remoteV4.rawValue, $0.baseAddress, Int32($0.count))
                         }
-                        try provider.unsafeSetSocketOption(level: .init(IPPROTO_TCP), name: .init(lsr_tcp_md5sig_option()),
-                                                           value: value).wait()
                     }
+                    ready = provider.unsafeSetSocketOption(level: .init(IPPROTO_TCP), name: .init(lsr_tcp_md5sig_option()),
+                                                           value: value)
+                }
+                return ready.flatMapThrowing {
                     if gtsm { self.applyGTSM(channel) }
                     try channel.pipeline.syncOperations.addHandler(SessionChannelHandler(daemon: self, connection: connection))
                 }

@@ -1,0 +1,164 @@
+// Real lsrd daemons in network namespaces over veth, looked at with lsrctl --json.
+
+import Foundation
+import LSRControl
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let line3 = Topology(
+    loopbacks: ["r1": "1.1.1.1", "r2": "2.2.2.2", "r3": "3.3.3.3"],
+    links: [
+        .init(a: "r1", interfaceA: "eth0", b: "r2", interfaceB: "eth0", subnet: "10.0.12"),
+        .init(a: "r2", interfaceA: "eth1", b: "r3", interfaceB: "eth0", subnet: "10.0.23"),
+    ])
+
+let pair = Topology(
+    loopbacks: ["r1": "1.1.1.1", "r2": "2.2.2.2"],
+    links: [.init(a: "r1", interfaceA: "eth0", b: "r2", interfaceB: "eth0", subnet: "10.0.12")])
+
+@Suite(.serialized, .enabled(if: Environment.canRunNamespaces, "needs root and iproute2 to make network namespaces"))
+struct DaemonNamespaceTests {
+    func neighborStates(_ lab: NamespaceLab, _ node: String) throws -> [String: String] {
+        let view = try lab.show(node, ["show", "ldp", "neighbor"], as: NeighborsView.self)
+        return Dictionary(view.neighbors.map { ($0.peer, $0.state) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    @Test func twoNodesReachOperationalAndExchangeLabels() throws {
+        let lab = try NamespaceLab(prefix: "lsrt2")
+        defer { lab.tearDown() }
+        try lab.build(pair)
+        try lab.wait(timeout: 30, "sessions to be OPERATIONAL") {
+            try neighborStates(lab, "r1") == ["2.2.2.2:0": "OPERATIONAL"] && neighborStates(lab, "r2") == ["1.1.1.1:0": "OPERATIONAL"]
+        }
+        try lab.waitForConvergence(pair)
+        // Each side holds the other's implicit-null for its loopback, and advertised its own label.
+        let bindings = try lab.show("r1", ["show", "ldp", "binding", "2.2.2.2/32"], as: BindingsView.self).bindings
+        #expect(bindings.count == 1)
+        #expect(bindings.first?.remote == [BindingsView.Remote(peer: "2.2.2.2", label: 3, inUse: true)])
+        let neighbor = try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first
+        #expect(neighbor?.gtsm == true)
+        #expect(neighbor?.addresses.contains("10.0.12.2") == true)
+        #expect(neighbor?.capabilities.contains("typed-wildcard-fec") == true)
+    }
+
+    @Test func lineOfThreeConvergesAndFollowsALinkDown() throws {
+        let lab = try NamespaceLab(prefix: "lsrt3")
+        defer { lab.tearDown() }
+        try lab.build(line3)
+        try lab.waitForConvergence(line3)
+        // r1 pushes r2's label for r3's loopback: a real LSP across the middle.
+        let push = try lab.lfib("r1").first { $0.action == "push" && $0.fec == "3.3.3.3/32" }
+        #expect(push != nil)
+        #expect(push?.nexthops.first?.outLabels.first.map { $0 >= 16 } == true)
+
+        // The r2-r3 link goes down: routes through it vanish, and so do the LFIB entries.
+        try lab.exec("r2", ["ip", "link", "set", "eth1", "down"])
+        var broken = line3
+        broken.downLinks = ["10.0.23.0/24"]
+        // Static routes via the dead link stay in r1's kernel (they are not r1's to know about):
+        // remove them as an IGP would, then compare.
+        for prefix in ["3.3.3.3/32", "10.0.23.0/24"] { try lab.exec("r1", ["ip", "route", "del", prefix]) }
+        try lab.waitForConvergence(broken)
+        #expect(try lab.lfib("r1").allSatisfy { $0.fec != "3.3.3.3/32" })
+        #expect(try lab.lfib("r2").allSatisfy { $0.fec != "3.3.3.3/32" })
+    }
+
+    @Test func killedDaemonIsNoticedAndItsLabelsWithdrawn() throws {
+        let lab = try NamespaceLab(prefix: "lsrtk")
+        defer { lab.tearDown() }
+        try lab.build(line3)
+        try lab.waitForConvergence(line3)
+        lab.stopDaemon("r3", signal: SIGKILL)
+        // The TCP close or, at the latest, the Hello hold time (3 s) ends the session; r2's
+        // entries that used r3's labels go.
+        try lab.wait(timeout: 20, "r2 to drop r3") { try neighborStates(lab, "r2")["3.3.3.3:0"] == nil }
+        try lab.wait(timeout: 10, "r3's labels to leave r2's LFIB") {
+            try lab.lfib("r2").allSatisfy { entry in !entry.nexthops.contains { $0.interface == "eth1" } }
+        }
+        try lab.wait(timeout: 10, "r1's push for r3 to lose its label") {
+            try lab.lfib("r1").allSatisfy { $0.fec != "3.3.3.3/32" || $0.action != "push" }
+                || lab.lfib("r1").contains { $0.fec == "3.3.3.3/32" }
+        }
+        #expect(lab.log("r2").contains("session down: 3.3.3.3:0"))
+    }
+
+    @Test func md5KeysMustMatch() throws {
+        let lab = try NamespaceLab(prefix: "lsrtm")
+        defer { lab.tearDown() }
+        try lab.build(pair, extraConfiguration: [
+            "r1": "neighbors:\n  - { lsr-id: 2.2.2.2, password: right }",
+            "r2": "neighbors:\n  - { lsr-id: 1.1.1.1, password: wrong }",
+        ])
+        // Adjacencies form (UDP is not signed), sessions never do.
+        try lab.wait(timeout: 10, "adjacencies") {
+            try !lab.show("r1", ["show", "ldp", "discovery"], as: DiscoveryView.self).adjacencies.isEmpty
+        }
+        sleep(6)
+        #expect(try neighborStates(lab, "r1")["2.2.2.2:0"] != "OPERATIONAL")
+        #expect(try neighborStates(lab, "r2")["1.1.1.1:0"] != "OPERATIONAL")
+
+        // With the same key on both sides the session comes up, signed.
+        lab.stopDaemon("r2")
+        try lab.startDaemon("r2", configuration: """
+            router-id: 2.2.2.2
+            interfaces:
+              - { name: eth0, hello-interval: 1, hold-time: 3 }
+            neighbors:
+              - { lsr-id: 1.1.1.1, password: right }
+            """)
+        try lab.wait(timeout: 40, "the signed session") { try neighborStates(lab, "r1")["2.2.2.2:0"] == "OPERATIONAL" }
+        let neighbor = try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first
+        #expect(neighbor?.md5 == true)
+    }
+
+    @Test func secondDaemonOnTheSameControlSocketIsRefused() throws {
+        let lab = try NamespaceLab(prefix: "lsrtd")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        try lab.startDaemon("r1", configuration: "router-id: 1.1.1.1")
+        try lab.wait(timeout: 10, "the control socket") { FileManager.default.fileExists(atPath: lab.socket("r1")) }
+        let (status, output) = try Shell.run(["ip", "netns", "exec", lab.namespace("r1"), Binaries.lsrd,
+                                              "--router-id", "1.1.1.1", "--control-socket", lab.socket("r1")])
+        #expect(status != 0)
+        #expect(output.contains("another lsrd is already running on control socket \(lab.socket("r1"))"))
+    }
+
+    @Test func lsrctlWithoutADaemonSaysSoInOneLine() throws {
+        let (status, output) = try Shell.run([Binaries.lsrctl, "show", "lfib", "--socket", "/tmp/lsrt-nobody-here.sock"])
+        #expect(status == 1)
+        #expect(output.hasPrefix("lsrctl: lsrd is not running"))
+        #expect(output.split(separator: "\n").count == 1)
+    }
+
+    @Test func badConfigurationFilesStopTheDaemon() throws {
+        let directory = NSTemporaryDirectory() + "lsrt-config-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cases: [(String, String)] = [
+            ("router-id: [\n", "not valid YAML"),
+            ("router-id: 1.1.1.1\nbogus: 1\n", ":2: key 'bogus': unknown key"),
+            ("router-id: 1.1.1.1\ntransport-address: 10.0.0.256\n", "key 'transport-address': '10.0.0.256' is not an IPv4 address"),
+            ("router-id: 1.1.1.1\nlabel-range: 500-100\n", "key 'label-range': inverted"),
+        ]
+        for (index, (text, expected)) in cases.enumerated() {
+            let path = "\(directory)/bad\(index).yaml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let (status, output) = try Shell.run([Binaries.lsrd, "--config", path])
+            #expect(status == 2, "\(path): \(output)")
+            #expect(output.contains(path) && output.contains(expected), "\(output)")
+        }
+    }
+
+    @Test func interfaceThatDoesNotExistStopsTheDaemon() throws {
+        let lab = try NamespaceLab(prefix: "lsrti")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        let (status, output) = try Shell.run(["ip", "netns", "exec", lab.namespace("r1"), Binaries.lsrd,
+                                              "--router-id", "1.1.1.1", "--interface", "eth9",
+                                              "--control-socket", lab.socket("r1")])
+        #expect(status == 1)
+        #expect(output.contains("interface 'eth9' in the configuration does not exist"))
+    }
+}
