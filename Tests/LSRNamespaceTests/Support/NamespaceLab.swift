@@ -62,6 +62,8 @@ final class NamespaceLab: @unchecked Sendable {
     let prefix: String
     private(set) var namespaces: [String] = []
     private(set) var daemons: [String: Process] = [:]
+    /// Nodes running FRR daemons (see FRRNode.swift).
+    var frrNodes: Set<String> = []
     let directory: String
 
     init(prefix: String) throws {
@@ -161,6 +163,7 @@ final class NamespaceLab: @unchecked Sendable {
 
     func tearDown() {
         for node in Array(daemons.keys) { stopDaemon(node) }
+        for node in Array(frrNodes) { stopFRR(node) }
         for name in namespaces { _ = try? Shell.run(["ip", "netns", "delete", name]) }
         namespaces.removeAll()
     }
