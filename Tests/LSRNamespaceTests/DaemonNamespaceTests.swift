@@ -162,3 +162,73 @@ struct DaemonNamespaceTests {
         #expect(output.contains("interface 'eth9' in the configuration does not exist"))
     }
 }
+
+@Suite(.serialized, .enabled(if: Environment.canRunNamespaces, "needs root and iproute2 to make network namespaces"))
+struct DaemonReloadAndRejectionTests {
+    @Test func reloadWithoutSessionResetKeepsTheSession() throws {
+        let lab = try NamespaceLab(prefix: "lsrth")
+        defer { lab.tearDown() }
+        try lab.build(pair)
+        try lab.waitForConvergence(pair)
+        let before = try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first
+        // A new hello interval and a label filter: neither needs a new session.
+        try """
+            router-id: 1.1.1.1
+            interfaces:
+              - { name: eth0, hello-interval: 2, hold-time: 6 }
+            labels-for: host-routes
+            control-socket: \(lab.socket("r1"))
+            """.write(toFile: "\(lab.directory)/r1.yaml", atomically: true, encoding: .utf8)
+        kill(lab.daemons["r1"]!.processIdentifier, SIGHUP)
+        try lab.wait(timeout: 10, "the reload") { lab.log("r1").contains("configuration reloaded") }
+        try lab.wait(timeout: 10, "the connected /24 to lose its label") {
+            try lab.show("r1", ["show", "ldp", "binding"], as: BindingsView.self).bindings
+                .allSatisfy { $0.fec != "10.0.12.0/24" || $0.localLabel == nil }
+        }
+        let after = try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first
+        #expect(after?.state == "OPERATIONAL")
+        #expect((after?.uptimeSeconds ?? 0) >= (before?.uptimeSeconds ?? 0))
+        #expect(!lab.log("r1").contains("session down: 2.2.2.2"))
+        let interface = try lab.show("r1", ["show", "ldp", "interface"], as: InterfacesView.self).interfaces.first
+        #expect(interface?.helloIntervalSeconds == 2)
+    }
+
+    @Test func peerWithoutAdjacencyGetsNoSession() throws {
+        let lab = try NamespaceLab(prefix: "lsrtn")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        try lab.addNode("x", loopback: "9.9.9.9")
+        try lab.addLink("r1", "eth0", "x", "eth0", subnet: "10.0.19")
+        try lab.exec("r1", ["ip", "route", "add", "9.9.9.9/32", "via", "10.0.19.2"])
+        try lab.exec("x", ["ip", "route", "add", "1.1.1.1/32", "via", "10.0.19.1"])
+        try lab.startDaemon("r1", configuration: "router-id: 1.1.1.1\ninterfaces:\n  - eth0")
+        try lab.wait(timeout: 10, "the control socket") { FileManager.default.fileExists(atPath: lab.socket("r1")) }
+        // x sends no Hello: it connects and sends an Initialization from 9.9.9.9:0 to 1.1.1.1:0.
+        let script = """
+            import socket, struct
+            s = socket.create_connection(("1.1.1.1", 646), timeout=10, source_address=("9.9.9.9", 0))
+            params = struct.pack("!HHBBH", 1, 180, 0, 0, 4096) + bytes([1,1,1,1,0,0])
+            tlv = struct.pack("!HH", 0x0500, len(params)) + params
+            msg = struct.pack("!HHI", 0x0200, 4 + len(tlv), 1) + tlv
+            pdu = struct.pack("!HH", 1, 6 + len(msg)) + bytes([9,9,9,9,0,0]) + msg
+            s.sendall(pdu)
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            # Find the Notification's status code.
+            i = 10
+            while i + 8 <= len(data):
+                mtype, mlen = struct.unpack("!HH", data[i:i+4])
+                if mtype & 0x7fff == 0x0001:
+                    print("status 0x%08x" % struct.unpack("!I", data[i+12:i+16])[0])
+                i += 4 + mlen
+            print("closed")
+            """
+        let output = try lab.exec("x", ["python3", "-c", script])
+        #expect(output.contains("status 0x80000010"), "\(output)")
+        #expect(output.contains("closed"))
+        #expect(try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.allSatisfy { $0.state != "OPERATIONAL" })
+    }
+}
