@@ -25,7 +25,7 @@ let package = Package(
         // Sans-I/O LDP protocol engine: discovery, sessions, label distribution, LIB → LFIB deltas.
         .target(name: "LDPEngine", dependencies: ["LDPCodec", "MPLSTables"]),
         // Throughput and convergence figures (a benchmark, not a test).
-        .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine"], path: "Sources/LDPBench"),
+        .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine", "MPLSTables", "CLinuxShims"], path: "Sources/LDPBench"),
         // libnl-3 / libnl-route-3: the one place that talks netlink.
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),

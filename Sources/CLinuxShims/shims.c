@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -143,3 +144,5 @@ struct tcp_md5sig lsr_make_md5sig(uint32_t address, const char *key, int keyLeng
 
 int lsr_tcp_md5sig_option(void) { return TCP_MD5SIG; }
 int lsr_ip_minttl_option(void) { return IP_MINTTL; }
+
+size_t lsr_heap_in_use(void) { return mallinfo2().uordblks; }

@@ -37,4 +37,7 @@ int lsr_ip_minttl_option(void);
 /// RFC 5082 GTSM: send with TTL 255 and drop anything that arrives with less (IP_MINTTL).
 int lsr_set_gtsm(int fd, int enable);
 
+/// Octets of heap in use (mallinfo2), for benchmarks.
+size_t lsr_heap_in_use(void);
+
 #endif
