@@ -3,6 +3,9 @@
 import LDPCodec
 
 extension LDPEngine {
+    /// The longest PDU we accept: our own Max PDU Length proposal.
+    var receiveLimit: Int { LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength) }
+
     var localProposal: LocalSessionProposal {
         LocalSessionProposal(ldpIdentifier: ldpIdentifier, keepAliveTime: configuration.keepAliveTime,
                              maximumPDULength: configuration.maximumPDULength)
@@ -35,7 +38,7 @@ extension LDPEngine {
         let session = Session(connection: connection, peer: peer, role: .active,
                               localAddress: .v4(configuration.transportAddress),
                               remoteAddress: .v4(adjacency.transportAddress),
-                              md5: password != nil, gtsm: gtsm, now: now)
+                              md5: password != nil, gtsm: gtsm, receiveLimit: receiveLimit, now: now)
         sessions[connection] = session
         connectionByPeer[peer] = connection
         outputs.append(.event(.connectionAttempt(peer: peer, remote: session.remoteAddress, connection: connection)))
@@ -74,7 +77,7 @@ extension LDPEngine {
         }
         let password = configuration.md5Password(peer: peer, transportAddress: remote.ipv4 ?? .any)
         let session = Session(connection: connection, peer: peer, role: .passive, localAddress: local,
-                              remoteAddress: remote, md5: password != nil, gtsm: gtsm, now: now)
+                              remoteAddress: remote, md5: password != nil, gtsm: gtsm, receiveLimit: receiveLimit, now: now)
         sessions[connection] = session
         if let peer { connectionByPeer[peer] = connection }
         if gtsm { outputs.append(.setGTSM(connection)) }
@@ -202,8 +205,7 @@ extension LDPEngine {
     mutating func receivePDU(_ bytes: [UInt8], on connection: ConnectionID) {
         guard let session = sessions[connection] else { return }
         sessions[connection]?.lastReceived = now
-        let maximumLength = session.negotiated?.maximumPDULength
-            ?? LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength)
+        let maximumLength = LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength)
         let decoded: DecodedPDU
         do {
             decoded = try PDU.decode(bytes, maximumLength: maximumLength)
@@ -300,8 +302,8 @@ extension LDPEngine {
         case .failure(let rejection):
             reject(rejection.code, "Initialization rejected: \(rejection.reason)")
         case .success(let negotiated):
+            // Received PDUs stay checked against our own proposal: what we said we accept.
             sessions[connection]?.negotiated = negotiated
-            sessions[connection]?.framer.maximumLength = negotiated.maximumPDULength
             drive(connection, .acceptableInitializationReceived, reason: "Initialization accepted")
         }
     }

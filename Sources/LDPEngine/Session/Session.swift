@@ -27,7 +27,7 @@ struct Session: Sendable {
     var state: SessionState = .nonExistent
     let localAddress: IPAddress
     let remoteAddress: IPAddress
-    var framer = PDUFramer()
+    var framer: PDUFramer
     var negotiated: NegotiatedParameters?
     var connectedAt: EngineTime?
     var operationalSince: EngineTime?
@@ -43,7 +43,7 @@ struct Session: Sendable {
     var hasBeenOperational: Bool { operationalSince != nil }
 
     init(connection: ConnectionID, peer: LDPIdentifier?, role: SessionRole, localAddress: IPAddress,
-         remoteAddress: IPAddress, md5: Bool, gtsm: Bool, now: EngineTime) {
+         remoteAddress: IPAddress, md5: Bool, gtsm: Bool, receiveLimit: Int, now: EngineTime) {
         self.connection = connection
         self.peer = peer
         self.role = role
@@ -52,6 +52,7 @@ struct Session: Sendable {
         self.md5 = md5
         self.gtsm = gtsm
         self.lastReceived = now
+        self.framer = PDUFramer(maximumLength: receiveLimit)
     }
 }
 
