@@ -298,7 +298,7 @@ extension LDPEngine {
         guard session.state == .initialized || session.state == .openSent else {
             return drive(connection, .acceptableInitializationReceived, reason: "Initialization in \(session.state)")
         }
-        switch localProposal.negotiate(with: initialization) {
+        switch localProposal.negotiate(with: initialization, unknownTLVs: message.unknownTLVs) {
         case .failure(let rejection):
             reject(rejection.code, "Initialization rejected: \(rejection.reason)")
         case .success(let negotiated):
@@ -316,24 +316,25 @@ extension LDPEngine {
             outputs.append(.event(.decodeError(peer: peer, detail: "Capability message without Dynamic Announcement: ignored")))
             return
         }
-        var refused: [UInt8] = []
         for capability in capabilities.capabilities {
             switch capability.type {
             case Capability.typedWildcardFEC.type:
                 sessions[connection]?.peerCapabilities.typedWildcardFEC = capability.isEnabled
             case Capability.unrecognizedNotification.type:
                 sessions[connection]?.peerCapabilities.unrecognizedNotification = capability.isEnabled
-            case Capability.dynamicAnnouncement.type:
+            default:
                 // RFC 5561 §9: Dynamic Announcement itself is only announced in Initialization.
                 break
-            default:
-                // The refused TLV as sent: U=1, F=0, S bit and data (RFC 5561 §3, §5).
-                let length = 1 + capability.data.count
-                refused += [UInt8(0x80 | (capability.type >> 8) & 0x3F), UInt8(capability.type & 0xFF),
-                            UInt8(length >> 8), UInt8(length & 0xFF), capability.isEnabled ? 0x80 : 0x00]
-                    + capability.data
             }
             outputs.append(.event(.capabilityReceived(peer: peer, capability: capability.type, enabled: capability.isEnabled)))
+        }
+        // The codec keeps capability TLVs it does not know as unknown TLVs: refuse them as sent.
+        var refused: [UInt8] = []
+        for tlv in message.unknownTLVs {
+            let flags: UInt8 = (tlv.unknownBit ? 0x80 : 0) | (tlv.forwardBit ? 0x40 : 0)
+            refused += [flags | UInt8(tlv.type >> 8) & 0x3F, UInt8(tlv.type & 0xFF),
+                        UInt8(tlv.value.count >> 8), UInt8(tlv.value.count & 0xFF)] + tlv.value
+            outputs.append(.event(.capabilityReceived(peer: peer, capability: tlv.type, enabled: tlv.value.first.map { $0 & 0x80 != 0 } ?? false)))
         }
         if !refused.isEmpty {
             let notification = NotificationMessage(

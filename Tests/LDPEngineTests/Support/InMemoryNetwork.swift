@@ -33,6 +33,8 @@ struct InMemoryNetwork {
         var isRunning = false
         /// Drop every TCP send of this node: a peer that has gone silent.
         var isSilentOnTCP = false
+        /// Drop every Hello this node sends (its adjacencies at the others expire).
+        var isSilentOnUDP = false
         /// Refuse incoming TCP connections.
         var refusesConnections = false
         var events: [EngineEvent] = []
@@ -232,6 +234,7 @@ struct InMemoryNetwork {
         node.outputs.append((now, output))
         switch output {
         case .sendHello(let interface, let source, let destination, let ttl, let bytes):
+            guard !node.isSilentOnUDP else { return }
             if let interface, destination == .v4(HelloAddresses.allRouters) {
                 guard node.interfaceUp[interface] == true,
                       let (_, link) = links.first(where: { $0.value.ends.contains(InterfaceEnd(node: node.name, interface: interface)) }),
@@ -295,6 +298,10 @@ struct InMemoryNetwork {
     func sessionState(_ node: String, with peer: String) -> SessionState? {
         let peerID = nodes[peer]!.identifier
         return nodes[node]!.engine.neighbors(at: now).first { $0.peer == peerID }?.state
+    }
+
+    func sessionDowns(_ node: String) -> [String] {
+        nodes[node]!.events.compactMap { if case .sessionDown(_, _, let reason) = $0 { reason } else { nil } }
     }
 
     func isOperational(_ a: String, _ b: String) -> Bool {
