@@ -187,12 +187,14 @@ extension LDPEngine {
     mutating func receiveData(_ bytes: [UInt8], on connection: ConnectionID) {
         guard sessions[connection] != nil else { return }
         sessions[connection]?.framer.append(bytes)
-        while let session = sessions[connection], session.state != .nonExistent {
+        // No copy of the session may live across `framer.next()`: it would make the framer's
+        // buffer copy itself on every PDU of a large burst.
+        while let state = sessions[connection]?.state, state != .nonExistent {
             let pdu: [UInt8]?
             do {
                 pdu = try sessions[connection]?.framer.next()
             } catch {
-                outputs.append(.event(.decodeError(peer: session.peer, detail: error.description)))
+                outputs.append(.event(.decodeError(peer: sessions[connection]?.peer, detail: error.description)))
                 drive(connection, .fatalErrorDetected(error.statusCode), reason: "bad PDU: \(error)",
                       notification: error.notification)
                 return
