@@ -31,6 +31,17 @@ public struct LabelDistributionConfiguration: Hashable, Sendable, Codable {
     }
 }
 
+extension LabelDistributionConfiguration.FECFilter {
+    /// Whether LDP allocates and advertises a local label for this prefix.
+    public func admits(_ prefix: IPPrefix) -> Bool {
+        switch self {
+        case .all: true
+        case .hostRoutesOnly: prefix.isHostRoute
+        case .prefixes(let prefixes): prefixes.contains(prefix)
+        }
+    }
+}
+
 /// A route from the routing table, as the LIB sees it.
 public struct Route: Hashable, Sendable, Codable {
     public struct NextHop: Hashable, Comparable, Sendable, Codable {
@@ -90,42 +101,93 @@ public enum LIBEvent: Hashable, Sendable, Codable {
     case labelsExhausted(fec: IPPrefix)
     case protocolError(peer: LDPIdentifier, detail: String)
     case endOfLIBReceived(peer: LDPIdentifier)
+    /// A label-related advisory notification (No Route, Loop Detected, Label Request Aborted,
+    /// No Label Resources, Label Resources Available...), with the prefixes of its FEC TLV.
+    case notificationReceived(peer: LDPIdentifier, status: StatusCode, fecs: [IPPrefix])
+    /// Every peer released a withdrawn label: it is free for reuse.
+    case labelFreed(label: UInt32)
 }
 
 /// The label information base and the RFC 5036 Appendix A procedures (DU, liberal retention).
 /// Sans-I/O: every call returns what to send and how the LFIB changes, as deltas.
 public struct LabelInformationBase: Sendable {
-    public private(set) var configuration: LabelDistributionConfiguration
+    public internal(set) var configuration: LabelDistributionConfiguration
+
+    // MARK: State (see LIBState.swift for the record types)
+
+    var fecs: [IPPrefix: FECRecord] = [:]
+    /// Operational peers by slot; nil slots are free for reuse.
+    var peers: [PeerRecord?] = []
+    var slotsByPeer: [LDPIdentifier: PeerSlot] = [:]
+    var freeSlots: [PeerSlot] = []
+    /// Which peer advertised an address: resolves route next hops to peers.
+    var peerByAddress: [IPAddress: PeerSlot] = [:]
+    /// Routes by next-hop address, so that address changes touch only the FECs they concern.
+    var routesByNextHop: [IPAddress: Set<IPPrefix>] = [:]
+    var allocator: LabelAllocator
+    /// Withdrawn local labels that peers still hold, by label.
+    var pendingReleases: [UInt32: PendingRelease] = [:]
+    /// FECs that should have a dynamic label but found the range exhausted.
+    var starvedFECs: Set<IPPrefix> = []
+    var localAddresses: Set<IPAddress> = []
+    /// How many Label Requests wait in `PeerRecord.deferredRequests`, to skip the check when 0.
+    var deferredRequestCount = 0
 
     public init(configuration: LabelDistributionConfiguration) {
         self.configuration = configuration
+        self.allocator = LabelAllocator(range: configuration.labelRange)
     }
 
     /// A session reached OPERATIONAL: send our Address message and our label mappings,
     /// then End-of-LIB (RFC 5919) when the peer advertised Unrecognized Notification.
-    public mutating func peerUp(_ peer: LDPIdentifier, capabilities: PeerCapabilities) -> [LIBOutput] { [] }
+    public mutating func peerUp(_ peer: LDPIdentifier, capabilities: PeerCapabilities) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        startPeer(peer, capabilities: capabilities, into: &outputs)
+        return outputs
+    }
 
     /// The session is gone: forget what the peer sent us and what we sent it; remove LFIB
     /// next hops that used its labels.
-    public mutating func peerDown(_ peer: LDPIdentifier) -> [LIBOutput] { [] }
+    public mutating func peerDown(_ peer: LDPIdentifier) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        stopPeer(peer, into: &outputs)
+        return outputs
+    }
 
     /// A message from an operational peer: Address, Address Withdraw, Label Mapping, Label
     /// Request, Label Withdraw, Label Release, Label Abort Request, and Notifications that
     /// concern labels (End-of-LIB, No Route, Loop Detected, Label Request Aborted, ...).
-    public mutating func receive(_ message: Message, from peer: LDPIdentifier) -> [LIBOutput] { [] }
+    public mutating func receive(_ message: Message, from peer: LDPIdentifier) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        handle(message, from: peer, into: &outputs)
+        return outputs
+    }
 
     /// A route was added or replaced (the whole set of next hops).
-    public mutating func update(_ route: Route) -> [LIBOutput] { [] }
+    public mutating func update(_ route: Route) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        setRoute(route, for: route.prefix, into: &outputs)
+        return outputs
+    }
 
     /// A route went away.
-    public mutating func removeRoute(_ prefix: IPPrefix) -> [LIBOutput] { [] }
+    public mutating func removeRoute(_ prefix: IPPrefix) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        setRoute(nil, for: prefix, into: &outputs)
+        return outputs
+    }
 
     /// This LSR's interface addresses, as advertised in Address messages (RFC 5036 §3.5.5).
-    public mutating func setLocalAddresses(_ addresses: Set<IPAddress>) -> [LIBOutput] { [] }
+    public mutating func setLocalAddresses(_ addresses: Set<IPAddress>) -> [LIBOutput] {
+        var outputs: [LIBOutput] = []
+        replaceLocalAddresses(with: addresses, into: &outputs)
+        return outputs
+    }
 
     /// Configuration changed without a session reset (label range, control mode, filters...).
     public mutating func reconfigure(_ configuration: LabelDistributionConfiguration) -> [LIBOutput] {
-        self.configuration = configuration
-        return []
+        var outputs: [LIBOutput] = []
+        applyConfiguration(configuration, into: &outputs)
+        return outputs
     }
 }
