@@ -273,11 +273,6 @@ extension LDPEngine {
                 return drive(connection, .otherMessageReceived,
                              reason: "\(message.type.map { "\($0)" } ?? "unknown") message during initialization")
             }
-            switch message.body {
-            case .address(let list): sessions[connection]?.peerAddresses.formUnion(list.addresses)
-            case .addressWithdraw(let list): sessions[connection]?.peerAddresses.subtract(list.addresses)
-            default: break
-            }
             process(lib.receive(message, from: peer))
         }
     }
@@ -337,6 +332,9 @@ extension LDPEngine {
             refused += [flags | UInt8(tlv.type >> 8) & 0x3F, UInt8(tlv.type & 0xFF),
                         UInt8(tlv.value.count >> 8), UInt8(tlv.value.count & 0xFF)] + tlv.value
             outputs.append(.event(.capabilityReceived(peer: peer, capability: tlv.type, enabled: tlv.value.first.map { $0 & 0x80 != 0 } ?? false)))
+        }
+        if !capabilities.capabilities.isEmpty, let updated = sessions[connection]?.peerCapabilities {
+            process(lib.updateCapabilities(updated, of: peer))
         }
         if !refused.isEmpty {
             let notification = NotificationMessage(

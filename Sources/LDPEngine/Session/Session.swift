@@ -55,8 +55,6 @@ struct Session: Sendable {
     var received = MessageCounters()
     let md5: Bool
     let gtsm: Bool
-    /// Addresses from the peer's Address and Address Withdraw messages (§3.5.5, §3.5.6).
-    var peerAddresses: Set<IPAddress> = []
     /// The peer's capabilities, updated by Capability messages after OPERATIONAL (RFC 5561).
     var peerCapabilities = PeerCapabilities()
     var hasBeenOperational: Bool { operationalSince != nil }
