@@ -58,6 +58,8 @@ struct InMemoryNetwork {
         }
     }
 
+    /// Recompute shortest-path routes (an IGP stand-in) whenever links or nodes change.
+    var computesRoutes = false
     private(set) var now = EngineTime.zero
     private(set) var nodes: [String: Node] = [:]
     var links: [String: Link] = [:]
@@ -104,6 +106,13 @@ struct InMemoryNetwork {
     /// Two nodes joined by one link "a-b" with interfaces named after the peer.
     mutating func connect(_ a: String, _ b: String, subnet: UInt8) {
         addLink("\(a)-\(b)", [(a, "to-\(b)", "10.0.\(subnet).1/24"), (b, "to-\(a)", "10.0.\(subnet).2/24")])
+    }
+
+    /// Sets a node's routes to `routes`, telling its engine what changed.
+    mutating func replaceRoutes(_ node: String, with routes: [IPPrefix: Route]) {
+        let old = nodes[node]!.routes
+        for (prefix, route) in routes.sorted(by: { $0.key < $1.key }) where old[prefix] != route { addRoute(node, route) }
+        for prefix in old.keys.sorted() where routes[prefix] == nil { removeRoute(node, prefix) }
     }
 
     mutating func addRoute(_ node: String, _ route: Route) {
@@ -158,6 +167,7 @@ struct InMemoryNetwork {
 
     mutating func setLink(_ name: String, isUp: Bool) {
         links[name]!.isUp = isUp
+        defer { if computesRoutes { recomputeRoutes() } }
         for end in links[name]!.ends {
             let node = nodes[end.node]!
             node.interfaceUp[end.interface] = isUp
