@@ -39,6 +39,8 @@ struct InMemoryNetwork {
         var refusesConnections = false
         var events: [EngineEvent] = []
         var outputs: [(time: EngineTime, output: EngineOutput)] = []
+        /// Every input this engine handled, for replay.
+        var inputs: [RecordedInput] = []
         var lfib = LFIB()
         var gtsmConnections: Set<ConnectionID> = []
 
@@ -233,6 +235,7 @@ struct InMemoryNetwork {
             let (name, input) = queue.removeFirst()
             let node = nodes[name]!
             guard node.isRunning else { continue }
+            node.inputs.append(RecordedInput(time: now, input: input))
             let outputs = node.engine.handle(input, at: now)
             for output in outputs { carryOut(output, from: node) }
             delivered += 1
@@ -334,4 +337,10 @@ struct InMemoryNetwork {
     func notificationsSent(by node: String) -> [Status] {
         messagesSent(by: node).compactMap { if case .notification(let note) = $0.body { note.status } else { nil } }
     }
+}
+
+/// One input as a daemon would record it.
+struct RecordedInput: Codable, Equatable {
+    var time: EngineTime
+    var input: EngineInput
 }
