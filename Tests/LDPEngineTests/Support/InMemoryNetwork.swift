@@ -231,8 +231,11 @@ struct InMemoryNetwork {
 
     private mutating func drainQueue() {
         var delivered = 0
-        while !queue.isEmpty {
-            let (name, input) = queue.removeFirst()
+        var head = 0
+        defer { queue.removeFirst(head) }
+        while head < queue.count {
+            let (name, input) = queue[head]
+            head += 1
             let node = nodes[name]!
             guard node.isRunning else { continue }
             node.inputs.append(RecordedInput(time: now, input: input))
