@@ -26,6 +26,8 @@ public struct LDPEngine: Sendable {
     /// §3.5.2 Configuration Sequence Number: bumped on every configuration change.
     var configurationSequenceNumber: UInt32 = 1
     var localAddresses: Set<IPAddress> = []
+    /// MD5 keys installed on the listening socket, by peer address.
+    var installedMD5Keys: [IPv4Address: String] = [:]
 
     // Per `handle` call.
     var now = EngineTime.zero
@@ -88,6 +90,7 @@ public struct LDPEngine: Sendable {
         case .shutdown:
             shutdown()
         }
+        refreshMD5Keys()
         flushAll()
         if !lfibChanges.isEmpty { outputs.append(.lfib(lfibChanges)) }
         let result = outputs
@@ -175,6 +178,32 @@ public struct LDPEngine: Sendable {
         updateLocalAddresses()
         refreshHelloTargets()
         for peer in Set(adjacencies.values.map(\.peer)).sorted() { considerSession(with: peer) }
+    }
+
+    /// Keys for every configured targeted neighbor and every adjacency's transport address that
+    /// has a password, so the listening socket accepts exactly those peers' signed segments.
+    mutating func refreshMD5Keys() {
+        var desired: [IPv4Address: String] = [:]
+        if isStarted && !isShuttingDown {
+            for neighbor in configuration.targetedNeighbors {
+                if let password = configuration.md5Password(peer: nil, transportAddress: neighbor.address) {
+                    desired[neighbor.address] = password
+                }
+            }
+            for adjacency in adjacencies.values {
+                if let password = configuration.md5Password(peer: adjacency.peer, transportAddress: adjacency.transportAddress) {
+                    desired[adjacency.transportAddress] = password
+                }
+            }
+        }
+        guard desired != installedMD5Keys else { return }
+        for (address, _) in installedMD5Keys.sorted(by: { $0.key < $1.key }) where desired[address] == nil {
+            outputs.append(.setMD5Key(remote: .v4(address), password: nil))
+        }
+        for (address, password) in desired.sorted(by: { $0.key < $1.key }) where installedMD5Keys[address] != password {
+            outputs.append(.setMD5Key(remote: .v4(address), password: password))
+        }
+        installedMD5Keys = desired
     }
 
     // MARK: - Timers

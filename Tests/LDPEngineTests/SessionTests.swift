@@ -167,6 +167,29 @@ import LDPCodec
         #expect(network.isOperational("A", "B"))
     }
 
+    @Test func md5KeysLetOnlyMatchingPasswordsIn() {
+        var network = InMemoryNetwork()
+        network.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "secret"] }
+        network.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "secret"] }
+        network.connect("A", "B", subnet: 12)
+        network.startAll()
+        #expect(network.run(until: .seconds(30)) { $0.isOperational("A", "B") })
+        #expect(network.node("A").md5Keys == [ip("2.2.2.2"): "secret"], "the passive side keys its listener")
+        #expect(network.node("B").engine.neighbors(at: network.now).first?.md5 == true)
+
+        var mismatched = InMemoryNetwork()
+        mismatched.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "one"] }
+        mismatched.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "two"] }
+        mismatched.connect("A", "B", subnet: 12)
+        mismatched.startAll()
+        #expect(!mismatched.run(until: .seconds(60)) { $0.isOperational("A", "B") })
+        #expect(mismatched.node("B").events.contains { if case .backoff = $0 { true } else { false } })
+        // When the adjacency goes, so does the key.
+        mismatched.setLink("A-B", isUp: false)
+        mismatched.run(for: .seconds(1))
+        #expect(mismatched.node("A").md5Keys.isEmpty)
+    }
+
     @Test func messagesAreCountedByType() {
         let network = operationalPair()
         let neighbor = network.node("A").engine.neighbors(at: network.now).first

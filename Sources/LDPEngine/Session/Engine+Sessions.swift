@@ -85,10 +85,10 @@ extension LDPEngine {
     }
 
     mutating func connectionEstablished(_ connection: ConnectionID) {
-        guard let session = sessions[connection], session.state == .nonExistent else { return }
+        guard sessions[connection]?.state == .nonExistent else { return }
         sessions[connection]?.connectedAt = now
         sessions[connection]?.lastReceived = now
-        if session.gtsm { outputs.append(.setGTSM(connection)) }
+        // GTSM and MD5 of an active open were set by `connect`.
         drive(connection, .connectionUp, reason: "connection established")
     }
 

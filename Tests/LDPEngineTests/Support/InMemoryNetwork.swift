@@ -43,6 +43,7 @@ struct InMemoryNetwork {
         var inputs: [RecordedInput] = []
         var lfib = LFIB()
         var gtsmConnections: Set<ConnectionID> = []
+        var md5Keys: [IPAddress: String] = [:]
 
         init(name: String, configuration: EngineConfiguration) {
             self.name = name
@@ -265,9 +266,11 @@ struct InMemoryNetwork {
                 enqueue(receiver.name, .helloReceived(interface: nil, source: source ?? .v4(node.configuration.transportAddress),
                                                       destination: destination, ttl: ttl &- 1, bytes: bytes))
             }
-        case .connect(let connection, let local, let remote, _, _):
+        case .connect(let connection, let local, let remote, let password, let gtsm):
+            if gtsm { node.gtsmConnections.insert(connection) }
+            // TCP MD5: both ends must hold the same key for the segments to be accepted.
             guard let receiver = nodes.values.first(where: { $0.owns(remote) && $0.name != node.name }),
-                  receiver.isRunning, !receiver.refusesConnections else {
+                  receiver.isRunning, !receiver.refusesConnections, receiver.md5Keys[local] == password else {
                 enqueue(node.name, .connectionFailed(connection, reason: "connection refused"))
                 return
             }
@@ -291,6 +294,8 @@ struct InMemoryNetwork {
             enqueue(theirs.node, .connectionClosed(theirs.connection, reason: "closed by peer"))
         case .setGTSM(let connection):
             node.gtsmConnections.insert(connection)
+        case .setMD5Key(let remote, let password):
+            node.md5Keys[remote] = password
         case .armTimer(let timer, let after):
             timerSequence += 1
             timers[node.name, default: [:]][timer] = (now + after, timerSequence)
