@@ -160,12 +160,17 @@ private func decodeMessage(_ type: MessageType, id: UInt32, _ reader: inout TLVR
             case TLVType.configurationSequenceNumber.rawValue where hello.configurationSequenceNumber == nil:
                 hello.configurationSequenceNumber = try decodeUInt32(tlv, reader.bytes)
             case TLVType.dualStackCapability.rawValue where hello.dualStack == nil:
-                // RFC 7552 §6.1: |TR (4)| Reserved (28)|.
+                // RFC 7552 §6.1: |TR (4)| Reserved (28)|; Cisco's format puts TR in the
+                // low-order bits (FRRouting's `dual-stack cisco-interop`).
                 let word = try decodeUInt32(tlv, reader.bytes)
-                guard let preference = TransportPreference(rawValue: UInt8(word >> 28)) else {
-                    throw tlv.malformed("transport connection preference \(word >> 28)")
+                if word & 0x0FFF_FFFF == 0, let preference = TransportPreference(rawValue: UInt8(word >> 28)) {
+                    hello.dualStack = preference
+                } else if let preference = TransportPreference(rawValue: UInt8(truncatingIfNeeded: word)), word <= 0xFF {
+                    hello.dualStack = preference
+                    hello.dualStackFormat = .ciscoInterop
+                } else {
+                    throw tlv.malformed("Dual-Stack TLV value 0x\(String(word, radix: 16))")
                 }
-                hello.dualStack = preference
             default:
                 try keepUnexpected(tlv, reader.bytes, in: &unknownTLVs)
             }
