@@ -76,10 +76,11 @@ struct MessageGenerator {
         return Capability(type: types[int(0...types.count - 1)], isEnabled: bool(), data: bytes(0...3))
     }
 
-    /// Vendor-private TLV types (0x3E00-0x3EFF, RFC 5036 §3.6.1.1) are unknown to every message.
+    /// Vendor-private TLVs (types 0x3E00-0x3EFF, value starting with a 4-octet Vendor ID,
+    /// RFC 5036 §3.6.1.1) are unknown to every message.
     mutating func unknownTLVs() -> [UnknownTLV] {
         (0..<int(0...2)).map { _ in
-            UnknownTLV(type: 0x3E00 | UInt16(uint8()), unknownBit: true, forwardBit: bool(), value: bytes(0...8))
+            UnknownTLV(type: 0x3E00 | UInt16(uint8()), unknownBit: true, forwardBit: bool(), value: bytes(4...12))
         }
     }
 
