@@ -1,6 +1,17 @@
 // The sans-I/O LDP engine: discovery, sessions and the LIB behind one `handle` function.
 // The daemon turns sockets and timers into `EngineInput`s and carries out the
 // `EngineOutput`s; tests wire engines together in memory with a virtual clock.
+//
+// What the daemon promises the engine:
+// - Outputs are carried out in order; `send` before `close` of the same connection.
+// - `armTimer` replaces a pending timer with the same id; `cancelTimer` of an unarmed timer is
+//   a no-op; a timer may still fire after it was cancelled (the engine checks its state).
+// - Accepted connections get fresh `.incoming` numbers, never reused. After `connect` comes
+//   exactly one of `connectionEstablished` or `connectionFailed`; after either side closes,
+//   `connectionClosed` may or may not follow (the engine ignores connections it forgot).
+// - `dataReceived` carries the stream as read: the engine frames PDUs itself.
+// - `interfaceChanged` for every interface (not only LDP ones) at start and on every change:
+//   their addresses are the ones we advertise.
 
 import LDPCodec
 import MPLSTables

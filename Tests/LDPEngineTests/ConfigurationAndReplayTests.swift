@@ -71,8 +71,11 @@ import LDPCodec
         #expect(configuration.maximumPDULength == 4096)
         #expect(configuration.targetedHelloPolicy == .configuredNeighborsOnly)
         #expect(configuration.labelDistribution.localLSRID == v4("10.0.0.1"))
-        let again = try JSONDecoder().decode(EngineConfiguration.self, from: JSONEncoder().encode(configuration))
-        #expect(again == configuration)
+        var withPasswords = configuration
+        withPasswords.md5Passwords = [v4("10.0.0.2"): "secret"]
+        let encoded = try JSONEncoder().encode(withPasswords)
+        #expect(String(decoding: encoded, as: UTF8.self).contains(#""md5Passwords":{"10.0.0.2":"secret"}"#))
+        #expect(try JSONDecoder().decode(EngineConfiguration.self, from: encoded) == withPasswords)
     }
 }
 
