@@ -160,12 +160,17 @@ private func decodeMessage(_ type: MessageType, id: UInt32, _ reader: inout TLVR
             case TLVType.configurationSequenceNumber.rawValue where hello.configurationSequenceNumber == nil:
                 hello.configurationSequenceNumber = try decodeUInt32(tlv, reader.bytes)
             case TLVType.dualStackCapability.rawValue where hello.dualStack == nil:
-                // RFC 7552 §6.1: |TR (4)| Reserved (28)|.
+                // RFC 7552 §6.1: |TR (4)| Reserved (28)|; Cisco's format puts TR in the
+                // low-order bits (FRRouting's `dual-stack cisco-interop`).
                 let word = try decodeUInt32(tlv, reader.bytes)
-                guard let preference = TransportPreference(rawValue: UInt8(word >> 28)) else {
-                    throw tlv.malformed("transport connection preference \(word >> 28)")
+                if word & 0x0FFF_FFFF == 0, let preference = TransportPreference(rawValue: UInt8(word >> 28)) {
+                    hello.dualStack = preference
+                } else if let preference = TransportPreference(rawValue: UInt8(truncatingIfNeeded: word)), word <= 0xFF {
+                    hello.dualStack = preference
+                    hello.dualStackFormat = .ciscoInterop
+                } else {
+                    throw tlv.malformed("Dual-Stack TLV value 0x\(String(word, radix: 16))")
                 }
-                hello.dualStack = preference
             default:
                 try keepUnexpected(tlv, reader.bytes, in: &unknownTLVs)
             }
@@ -273,7 +278,7 @@ private func decodeMessage(_ type: MessageType, id: UInt32, _ reader: inout TLVR
         let fec = try decodeFEC(reader.mandatory(.fec), reader.bytes)
         var label: Label?
         while let tlv = try reader.next() {
-            if label == nil, TLVReader.labelTypes.contains(tlv.type) {
+            if label == nil, TLVReader.isLabel(tlv.type) {
                 label = try decodeLabel(tlv, reader.bytes)
             } else {
                 try keepUnexpected(tlv, reader.bytes, in: &unknownTLVs)
@@ -323,8 +328,10 @@ struct TLVReader {
     /// The type of the message being read, for Missing Message Parameters.
     let messageType: UInt16
 
-    static let labelTypes: Set<UInt16> = [TLVType.genericLabel.rawValue, TLVType.atmLabel.rawValue,
-                                          TLVType.frameRelayLabel.rawValue]
+    /// Generic (0x0200), ATM (0x0201) and Frame Relay (0x0202) Label TLVs (§3.4.2).
+    @inline(__always) static func isLabel(_ type: UInt16) -> Bool {
+        type >= TLVType.genericLabel.rawValue && type <= TLVType.frameRelayLabel.rawValue
+    }
 
     /// The next TLV, nil at the end of the message.
     mutating func next() throws(DecodingFailure) -> RawTLV? {
@@ -351,7 +358,7 @@ struct TLVReader {
     }
 
     mutating func mandatoryLabel() throws(DecodingFailure) -> RawTLV {
-        try mandatory { TLVReader.labelTypes.contains($0) }
+        try mandatory(TLVReader.isLabel)
     }
 
     private mutating func mandatory(_ accepts: (UInt16) -> Bool) throws(DecodingFailure) -> RawTLV {

@@ -158,7 +158,10 @@ struct WireWriter {
             if let preference = hello.dualStack {
                 // RFC 7552 §6.1: |TR| Reserved (28 bits)|, U=1, F=0.
                 let tlv = beginTLV(.dualStackCapability, unknownBit: true)
-                append(UInt32(preference.rawValue) << 28)
+                switch hello.dualStackFormat {
+                case .rfc7552: append(UInt32(preference.rawValue) << 28)
+                case .ciscoInterop: append(UInt32(preference.rawValue))
+                }
                 patchLength(at: tlv)
             }
         case .initialization(let initialization):

@@ -383,6 +383,15 @@ public enum TransportPreference: UInt8, Hashable, Sendable, Codable {
     case ipv6 = 0b0110
 }
 
+/// Where the Dual-Stack TLV carries its TR field.
+public enum DualStackFormat: Hashable, Sendable, Codable {
+    /// RFC 7552 §6.1: TR in the four high-order bits (0x60000000 asks for IPv6).
+    case rfc7552
+    /// TR in the low-order bits (0x00000006 asks for IPv6): Cisco's non-compliant format,
+    /// which FRRouting sends and expects with `dual-stack cisco-interop`.
+    case ciscoInterop
+}
+
 /// Hello (0x0100), RFC 5036 §3.5.2.
 public struct HelloMessage: Hashable, Sendable, Codable {
     public var parameters: CommonHelloParameters
@@ -390,15 +399,18 @@ public struct HelloMessage: Hashable, Sendable, Codable {
     public var ipv6TransportAddress: IPv6Address?
     public var configurationSequenceNumber: UInt32?
     public var dualStack: TransportPreference?
+    /// How `dualStack` was (or is to be) encoded; meaningful only when it is set.
+    public var dualStackFormat: DualStackFormat
 
     public init(parameters: CommonHelloParameters, ipv4TransportAddress: IPv4Address? = nil,
                 ipv6TransportAddress: IPv6Address? = nil, configurationSequenceNumber: UInt32? = nil,
-                dualStack: TransportPreference? = nil) {
+                dualStack: TransportPreference? = nil, dualStackFormat: DualStackFormat = .rfc7552) {
         self.parameters = parameters
         self.ipv4TransportAddress = ipv4TransportAddress
         self.ipv6TransportAddress = ipv6TransportAddress
         self.configurationSequenceNumber = configurationSequenceNumber
         self.dualStack = dualStack
+        self.dualStackFormat = dualStackFormat
     }
 }
 

@@ -103,11 +103,36 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
         targetedHelloPolicy = try container.decodeIfPresent(TargetedHelloPolicy.self, forKey: .targetedHelloPolicy) ?? defaults.targetedHelloPolicy
         keepAliveTime = try container.decodeIfPresent(UInt16.self, forKey: .keepAliveTime) ?? defaults.keepAliveTime
         gtsm = try container.decodeIfPresent(Bool.self, forKey: .gtsm) ?? defaults.gtsm
-        md5Passwords = try container.decodeIfPresent([IPv4Address: String].self, forKey: .md5Passwords) ?? [:]
+        // Written as {"10.0.0.2": "secret"}: a JSON object keyed by LSR ID.
+        var passwords: [IPv4Address: String] = [:]
+        for (key, password) in try container.decodeIfPresent([String: String].self, forKey: .md5Passwords) ?? [:] {
+            guard let address = IPv4Address(key) else {
+                throw DecodingError.dataCorruptedError(forKey: .md5Passwords, in: container,
+                                                       debugDescription: "not an LSR ID: \(key)")
+            }
+            passwords[address] = password
+        }
+        md5Passwords = passwords
         maximumPDULength = try container.decodeIfPresent(UInt16.self, forKey: .maximumPDULength) ?? defaults.maximumPDULength
         initializationTimeout = try container.decodeIfPresent(UInt16.self, forKey: .initializationTimeout) ?? defaults.initializationTimeout
         labelDistribution = try container.decodeIfPresent(LabelDistributionConfiguration.self, forKey: .labelDistribution)
             ?? defaults.labelDistribution
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(lsrID, forKey: .lsrID)
+        try container.encode(transportAddress, forKey: .transportAddress)
+        try container.encode(interfaces, forKey: .interfaces)
+        try container.encode(targetedNeighbors, forKey: .targetedNeighbors)
+        try container.encode(targetedHelloPolicy, forKey: .targetedHelloPolicy)
+        try container.encode(keepAliveTime, forKey: .keepAliveTime)
+        try container.encode(gtsm, forKey: .gtsm)
+        try container.encode(Dictionary(uniqueKeysWithValues: md5Passwords.map { ($0.key.description, $0.value) }),
+                             forKey: .md5Passwords)
+        try container.encode(maximumPDULength, forKey: .maximumPDULength)
+        try container.encode(initializationTimeout, forKey: .initializationTimeout)
+        try container.encode(labelDistribution, forKey: .labelDistribution)
     }
 
     /// Our LDP identifier: the LSR ID with the platform-wide label space (§2.2.2).

@@ -1,6 +1,17 @@
 // The sans-I/O LDP engine: discovery, sessions and the LIB behind one `handle` function.
 // The daemon turns sockets and timers into `EngineInput`s and carries out the
 // `EngineOutput`s; tests wire engines together in memory with a virtual clock.
+//
+// What the daemon promises the engine:
+// - Outputs are carried out in order; `send` before `close` of the same connection.
+// - `armTimer` replaces a pending timer with the same id; `cancelTimer` of an unarmed timer is
+//   a no-op; a timer may still fire after it was cancelled (the engine checks its state).
+// - Accepted connections get fresh `.incoming` numbers, never reused. After `connect` comes
+//   exactly one of `connectionEstablished` or `connectionFailed`; after either side closes,
+//   `connectionClosed` may or may not follow (the engine ignores connections it forgot).
+// - `dataReceived` carries the stream as read: the engine frames PDUs itself.
+// - `interfaceChanged` for every interface (not only LDP ones) at start and on every change:
+//   their addresses are the ones we advertise.
 
 import LDPCodec
 import MPLSTables
@@ -26,6 +37,8 @@ public struct LDPEngine: Sendable {
     /// §3.5.2 Configuration Sequence Number: bumped on every configuration change.
     var configurationSequenceNumber: UInt32 = 1
     var localAddresses: Set<IPAddress> = []
+    /// MD5 keys installed on the listening socket, by peer address.
+    var installedMD5Keys: [IPv4Address: String] = [:]
 
     // Per `handle` call.
     var now = EngineTime.zero
@@ -88,6 +101,7 @@ public struct LDPEngine: Sendable {
         case .shutdown:
             shutdown()
         }
+        refreshMD5Keys()
         flushAll()
         if !lfibChanges.isEmpty { outputs.append(.lfib(lfibChanges)) }
         let result = outputs
@@ -175,6 +189,32 @@ public struct LDPEngine: Sendable {
         updateLocalAddresses()
         refreshHelloTargets()
         for peer in Set(adjacencies.values.map(\.peer)).sorted() { considerSession(with: peer) }
+    }
+
+    /// Keys for every configured targeted neighbor and every adjacency's transport address that
+    /// has a password, so the listening socket accepts exactly those peers' signed segments.
+    mutating func refreshMD5Keys() {
+        var desired: [IPv4Address: String] = [:]
+        if isStarted && !isShuttingDown {
+            for neighbor in configuration.targetedNeighbors {
+                if let password = configuration.md5Password(peer: nil, transportAddress: neighbor.address) {
+                    desired[neighbor.address] = password
+                }
+            }
+            for adjacency in adjacencies.values {
+                if let password = configuration.md5Password(peer: adjacency.peer, transportAddress: adjacency.transportAddress) {
+                    desired[adjacency.transportAddress] = password
+                }
+            }
+        }
+        guard desired != installedMD5Keys else { return }
+        for (address, _) in installedMD5Keys.sorted(by: { $0.key < $1.key }) where desired[address] == nil {
+            outputs.append(.setMD5Key(remote: .v4(address), password: nil))
+        }
+        for (address, password) in desired.sorted(by: { $0.key < $1.key }) where installedMD5Keys[address] != password {
+            outputs.append(.setMD5Key(remote: .v4(address), password: password))
+        }
+        installedMD5Keys = desired
     }
 
     // MARK: - Timers

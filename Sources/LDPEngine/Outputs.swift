@@ -47,12 +47,17 @@ public enum TimerID: Hashable, Sendable, Codable, CustomStringConvertible {
 public enum EngineOutput: Hashable, Sendable, Codable {
     /// Send a Hello datagram to UDP port 646 with this IP TTL.
     case sendHello(interface: String?, source: IPAddress?, destination: IPAddress, ttl: UInt8, bytes: [UInt8])
-    /// Open TCP from `local` to `remote` port 646.
+    /// Open TCP from `local` to `remote` port 646, with the MD5 key if any, and with TTL 255
+    /// and IP_MINTTL 255 when `gtsm` is set (RFC 6720 §3).
     case connect(ConnectionID, local: IPAddress, remote: IPAddress, md5Password: String?, gtsm: Bool)
+    /// Install (or, with nil, remove) the TCP MD5 signature key for this peer address on the
+    /// listening socket, so that the peer's connection is accepted (RFC 5036 §2.9, RFC 2385).
+    /// Active opens carry their key in `connect`.
+    case setMD5Key(remote: IPAddress, password: String?)
     case send(ConnectionID, [UInt8])
     case close(ConnectionID)
     /// RFC 6720 §3: both sides set G on the link adjacency: send with TTL 255 and accept only
-    /// segments with TTL 255 (IP_MINTTL) on this connection.
+    /// segments with TTL 255 (IP_MINTTL) on this accepted connection.
     case setGTSM(ConnectionID)
     case armTimer(TimerID, after: EngineDuration)
     case cancelTimer(TimerID)

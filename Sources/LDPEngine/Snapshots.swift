@@ -1,6 +1,7 @@
 // Read-only views for the operator CLI (`lsrctl show ldp ...`), Codable for JSON output.
 
 import LDPCodec
+import MPLSTables
 
 public struct NeighborSnapshot: Hashable, Sendable, Codable {
     /// Nil for a connection not (yet) matched to a peer.
@@ -23,7 +24,7 @@ public struct NeighborSnapshot: Hashable, Sendable, Codable {
     public var messagesReceived: MessageCounters
     public var md5: Bool
     public var gtsm: Bool
-    /// Addresses the peer advertised in Address messages.
+    /// Addresses the peer advertised in Address messages (the LIB's record; empty before OPERATIONAL).
     public var advertisedAddresses: [IPAddress]
     /// The adjacencies behind the session.
     public var adjacencies: [AdjacencyKey]
@@ -78,7 +79,7 @@ extension LDPEngine {
                 capabilities: session.negotiated == nil ? nil : session.peerCapabilities,
                 messagesSent: session.sent, messagesReceived: session.received,
                 md5: session.md5, gtsm: session.gtsm,
-                advertisedAddresses: session.peerAddresses.sorted(),
+                advertisedAddresses: session.state == .operational ? session.peer.map { lib.addresses(of: $0).sorted() } ?? [] : [],
                 adjacencies: session.peer.map { adjacencies(of: $0).map(\.key) } ?? [])
         }
     }
@@ -118,4 +119,19 @@ extension LDPEngine {
                 adjacency: adjacencies[.targeted(source: address)]?.key)
         }
     }
+}
+
+// MARK: - The LIB's views, passed through
+
+extension LDPEngine {
+    /// Every FEC the LIB knows with its local and remote labels.
+    public var labelBindings: [FECBinding] { lib.bindings }
+
+    public func labelBinding(for prefix: IPPrefix) -> FECBinding? { lib.binding(for: prefix) }
+
+    /// What each operational peer sent: addresses, mapping counts, End-of-LIB.
+    public var peerBindings: [PeerBinding] { lib.peerBindings }
+
+    /// The LFIB the emitted deltas add up to, computed from the LIB's state.
+    public var lfib: LFIB { lib.lfib }
 }

@@ -521,3 +521,18 @@ typealias T = Topology
         ])
     }
 }
+
+@Suite struct LIBCapabilityTests {
+    @Test func typedWildcardRequestIsAnsweredWithEndOfLIBOnceCapable() {
+        var lib = LabelInformationBase.withPeers()
+        _ = lib.update(route("4.4.4.4/32", via: T.hopA))
+        _ = lib.update(route("2001:db8::4/128", via: T.hopA))
+        let request = MessageBody.labelRequest(.init(fec: [.typedWildcard(.prefix(.ipv4))]))
+        #expect(lib.receive(message(request, id: 5), from: T.peerB) == [sendTo(T.peerB, mappingBody("4.4.4.4/32", 16, requestID: 5))])
+        #expect(lib.updateCapabilities(.init(typedWildcardFEC: true, unrecognizedNotification: true), of: T.peerB).isEmpty)
+        #expect(lib.receive(message(request, id: 6), from: T.peerB) == [
+            sendTo(T.peerB, mappingBody("4.4.4.4/32", 16, requestID: 6)),
+            sendTo(T.peerB, endOfLIBBody(.ipv4)),
+        ])
+    }
+}

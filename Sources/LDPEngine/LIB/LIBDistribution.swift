@@ -20,8 +20,8 @@ extension LabelInformationBase {
         if fecs[prefix]?.isUnused == true { fecs[prefix] = nil }
     }
 
-    /// The local label the FEC should carry: none, a reserved null label, or a dynamic label
-    /// (nil result with `wantsDynamic` set).
+    /// The local label the FEC should carry: none (`wantsLabel` false), a reserved null label
+    /// (`nullLabel`), or a dynamic label (`wantsLabel` true, `nullLabel` nil).
     private func desiredLocalLabel(_ prefix: IPPrefix, _ record: FECRecord) -> (wantsLabel: Bool, nullLabel: UInt32?) {
         guard let route = record.route, configuration.fecFilter.admits(prefix) else { return (false, nil) }
         // Egress (own address or connected): implicit-null, or explicit-null when configured.
@@ -199,7 +199,8 @@ extension LabelInformationBase {
 
     /// FECs left without a label by exhaustion get one as soon as labels come back.
     mutating func retryStarvedFECs(into outputs: inout [LIBOutput]) {
-        while allocator.hasFreeLabel, let prefix = starvedFECs.first {
+        // Lowest prefix first, so that the outcome does not depend on hash order.
+        while allocator.hasFreeLabel, let prefix = starvedFECs.min() {
             starvedFECs.remove(prefix)
             let before = forwarding(for: prefix)
             settle(prefix, forwardingBefore: before, into: &outputs)

@@ -163,3 +163,15 @@ extension LabelInformationBase {
         }
     }
 }
+
+extension LabelInformationBase {
+    /// RFC 5561 dynamic capability announcement changed what the peer supports (Typed Wildcard
+    /// FEC, Unrecognized Notification). Nothing is sent; later End-of-LIB decisions follow it.
+    public mutating func updateCapabilities(_ capabilities: PeerCapabilities, of peer: LDPIdentifier) -> [LIBOutput] {
+        guard let slot = slotsByPeer[peer] else {
+            return [.event(.protocolError(peer: peer, detail: "capability update for a peer that is not operational"))]
+        }
+        peers[Int(slot)]?.capabilities = capabilities
+        return []
+    }
+}

@@ -3,6 +3,9 @@
 import LDPCodec
 
 extension LDPEngine {
+    /// The longest PDU we accept: our own Max PDU Length proposal.
+    var receiveLimit: Int { LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength) }
+
     var localProposal: LocalSessionProposal {
         LocalSessionProposal(ldpIdentifier: ldpIdentifier, keepAliveTime: configuration.keepAliveTime,
                              maximumPDULength: configuration.maximumPDULength)
@@ -35,7 +38,7 @@ extension LDPEngine {
         let session = Session(connection: connection, peer: peer, role: .active,
                               localAddress: .v4(configuration.transportAddress),
                               remoteAddress: .v4(adjacency.transportAddress),
-                              md5: password != nil, gtsm: gtsm, now: now)
+                              md5: password != nil, gtsm: gtsm, receiveLimit: receiveLimit, now: now)
         sessions[connection] = session
         connectionByPeer[peer] = connection
         outputs.append(.event(.connectionAttempt(peer: peer, remote: session.remoteAddress, connection: connection)))
@@ -74,7 +77,7 @@ extension LDPEngine {
         }
         let password = configuration.md5Password(peer: peer, transportAddress: remote.ipv4 ?? .any)
         let session = Session(connection: connection, peer: peer, role: .passive, localAddress: local,
-                              remoteAddress: remote, md5: password != nil, gtsm: gtsm, now: now)
+                              remoteAddress: remote, md5: password != nil, gtsm: gtsm, receiveLimit: receiveLimit, now: now)
         sessions[connection] = session
         if let peer { connectionByPeer[peer] = connection }
         if gtsm { outputs.append(.setGTSM(connection)) }
@@ -82,10 +85,10 @@ extension LDPEngine {
     }
 
     mutating func connectionEstablished(_ connection: ConnectionID) {
-        guard let session = sessions[connection], session.state == .nonExistent else { return }
+        guard sessions[connection]?.state == .nonExistent else { return }
         sessions[connection]?.connectedAt = now
         sessions[connection]?.lastReceived = now
-        if session.gtsm { outputs.append(.setGTSM(connection)) }
+        // GTSM and MD5 of an active open were set by `connect`.
         drive(connection, .connectionUp, reason: "connection established")
     }
 
@@ -184,12 +187,14 @@ extension LDPEngine {
     mutating func receiveData(_ bytes: [UInt8], on connection: ConnectionID) {
         guard sessions[connection] != nil else { return }
         sessions[connection]?.framer.append(bytes)
-        while let session = sessions[connection], session.state != .nonExistent {
+        // No copy of the session may live across `framer.next()`: it would make the framer's
+        // buffer copy itself on every PDU of a large burst.
+        while let state = sessions[connection]?.state, state != .nonExistent {
             let pdu: [UInt8]?
             do {
                 pdu = try sessions[connection]?.framer.next()
             } catch {
-                outputs.append(.event(.decodeError(peer: session.peer, detail: error.description)))
+                outputs.append(.event(.decodeError(peer: sessions[connection]?.peer, detail: error.description)))
                 drive(connection, .fatalErrorDetected(error.statusCode), reason: "bad PDU: \(error)",
                       notification: error.notification)
                 return
@@ -202,8 +207,7 @@ extension LDPEngine {
     mutating func receivePDU(_ bytes: [UInt8], on connection: ConnectionID) {
         guard let session = sessions[connection] else { return }
         sessions[connection]?.lastReceived = now
-        let maximumLength = session.negotiated?.maximumPDULength
-            ?? LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength)
+        let maximumLength = LocalSessionProposal.effectiveMaximumPDULength(configuration.maximumPDULength)
         let decoded: DecodedPDU
         do {
             decoded = try PDU.decode(bytes, maximumLength: maximumLength)
@@ -269,11 +273,6 @@ extension LDPEngine {
                 return drive(connection, .otherMessageReceived,
                              reason: "\(message.type.map { "\($0)" } ?? "unknown") message during initialization")
             }
-            switch message.body {
-            case .address(let list): sessions[connection]?.peerAddresses.formUnion(list.addresses)
-            case .addressWithdraw(let list): sessions[connection]?.peerAddresses.subtract(list.addresses)
-            default: break
-            }
             process(lib.receive(message, from: peer))
         }
     }
@@ -296,12 +295,12 @@ extension LDPEngine {
         guard session.state == .initialized || session.state == .openSent else {
             return drive(connection, .acceptableInitializationReceived, reason: "Initialization in \(session.state)")
         }
-        switch localProposal.negotiate(with: initialization) {
+        switch localProposal.negotiate(with: initialization, unknownTLVs: message.unknownTLVs) {
         case .failure(let rejection):
             reject(rejection.code, "Initialization rejected: \(rejection.reason)")
         case .success(let negotiated):
+            // Received PDUs stay checked against our own proposal: what we said we accept.
             sessions[connection]?.negotiated = negotiated
-            sessions[connection]?.framer.maximumLength = negotiated.maximumPDULength
             drive(connection, .acceptableInitializationReceived, reason: "Initialization accepted")
         }
     }
@@ -314,24 +313,28 @@ extension LDPEngine {
             outputs.append(.event(.decodeError(peer: peer, detail: "Capability message without Dynamic Announcement: ignored")))
             return
         }
-        var refused: [UInt8] = []
         for capability in capabilities.capabilities {
             switch capability.type {
             case Capability.typedWildcardFEC.type:
                 sessions[connection]?.peerCapabilities.typedWildcardFEC = capability.isEnabled
             case Capability.unrecognizedNotification.type:
                 sessions[connection]?.peerCapabilities.unrecognizedNotification = capability.isEnabled
-            case Capability.dynamicAnnouncement.type:
+            default:
                 // RFC 5561 §9: Dynamic Announcement itself is only announced in Initialization.
                 break
-            default:
-                // The refused TLV as sent: U=1, F=0, S bit and data (RFC 5561 §3, §5).
-                let length = 1 + capability.data.count
-                refused += [UInt8(0x80 | (capability.type >> 8) & 0x3F), UInt8(capability.type & 0xFF),
-                            UInt8(length >> 8), UInt8(length & 0xFF), capability.isEnabled ? 0x80 : 0x00]
-                    + capability.data
             }
             outputs.append(.event(.capabilityReceived(peer: peer, capability: capability.type, enabled: capability.isEnabled)))
+        }
+        // The codec keeps capability TLVs it does not know as unknown TLVs: refuse them as sent.
+        var refused: [UInt8] = []
+        for tlv in message.unknownTLVs {
+            let flags: UInt8 = (tlv.unknownBit ? 0x80 : 0) | (tlv.forwardBit ? 0x40 : 0)
+            refused += [flags | UInt8(tlv.type >> 8) & 0x3F, UInt8(tlv.type & 0xFF),
+                        UInt8(tlv.value.count >> 8), UInt8(tlv.value.count & 0xFF)] + tlv.value
+            outputs.append(.event(.capabilityReceived(peer: peer, capability: tlv.type, enabled: tlv.value.first.map { $0 & 0x80 != 0 } ?? false)))
+        }
+        if !capabilities.capabilities.isEmpty, let updated = sessions[connection]?.peerCapabilities {
+            process(lib.updateCapabilities(updated, of: peer))
         }
         if !refused.isEmpty {
             let notification = NotificationMessage(

@@ -2,19 +2,38 @@
 
 import LDPCodec
 
-/// Messages counted by type, for the operator.
+/// Messages counted by type, for the operator. Encoded as a table keyed by type name.
 public struct MessageCounters: Hashable, Sendable, Codable {
-    /// Counts keyed by message type name ("labelMapping", "keepAlive", ... "unknown").
-    public var byType: [String: UInt64] = [:]
+    private var counts: [MessageType: UInt64] = [:]
+    /// Messages of types the codec does not know.
+    public private(set) var unknown: UInt64 = 0
 
     public init() {}
 
-    public var total: UInt64 { byType.values.reduce(0, +) }
+    public var total: UInt64 { counts.values.reduce(unknown, +) }
 
-    public subscript(type: MessageType) -> UInt64 { byType["\(type)"] ?? 0 }
+    public subscript(type: MessageType) -> UInt64 { counts[type] ?? 0 }
+
+    /// Counts keyed by message type name ("labelMapping", "keepAlive", ..., "unknown").
+    public var byType: [String: UInt64] {
+        var table = Dictionary(uniqueKeysWithValues: counts.map { ("\($0.key)", $0.value) })
+        if unknown > 0 { table["unknown"] = unknown }
+        return table
+    }
 
     mutating func count(_ body: MessageBody) {
-        byType[body.type.map { "\($0)" } ?? "unknown", default: 0] += 1
+        if let type = body.type { counts[type, default: 0] += 1 } else { unknown += 1 }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let table = try decoder.singleValueContainer().decode([String: UInt64].self)
+        for type in MessageType.allCases { if let count = table["\(type)"] { counts[type] = count } }
+        unknown = table["unknown"] ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(byType)
     }
 }
 
@@ -27,7 +46,7 @@ struct Session: Sendable {
     var state: SessionState = .nonExistent
     let localAddress: IPAddress
     let remoteAddress: IPAddress
-    var framer = PDUFramer()
+    var framer: PDUFramer
     var negotiated: NegotiatedParameters?
     var connectedAt: EngineTime?
     var operationalSince: EngineTime?
@@ -36,14 +55,12 @@ struct Session: Sendable {
     var received = MessageCounters()
     let md5: Bool
     let gtsm: Bool
-    /// Addresses from the peer's Address and Address Withdraw messages (§3.5.5, §3.5.6).
-    var peerAddresses: Set<IPAddress> = []
     /// The peer's capabilities, updated by Capability messages after OPERATIONAL (RFC 5561).
     var peerCapabilities = PeerCapabilities()
     var hasBeenOperational: Bool { operationalSince != nil }
 
     init(connection: ConnectionID, peer: LDPIdentifier?, role: SessionRole, localAddress: IPAddress,
-         remoteAddress: IPAddress, md5: Bool, gtsm: Bool, now: EngineTime) {
+         remoteAddress: IPAddress, md5: Bool, gtsm: Bool, receiveLimit: Int, now: EngineTime) {
         self.connection = connection
         self.peer = peer
         self.role = role
@@ -52,6 +69,7 @@ struct Session: Sendable {
         self.md5 = md5
         self.gtsm = gtsm
         self.lastReceived = now
+        self.framer = PDUFramer(maximumLength: receiveLimit)
     }
 }
 

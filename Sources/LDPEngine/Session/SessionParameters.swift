@@ -14,8 +14,9 @@ public struct NegotiatedParameters: Hashable, Sendable, Codable {
     /// The peer enabled path vector loop detection; we do not, and §2.5.3 needs no agreement.
     public var peerLoopDetection: Bool
     public var peerCapabilities: PeerCapabilities
-    /// Capability code points the peer sent that we do not know (ignored, §RFC 5561 §4).
-    public var unknownCapabilities: [UInt16]
+    /// TLV types the peer sent that we do not know, unknown capabilities among them: ignored
+    /// (U bit set: RFC 5036 §3.5.1.2.2, RFC 5561 §4).
+    public var ignoredTLVs: [UInt16]
 
     /// §2.5.6: a KeepAlive every third of the negotiated time keeps the peer's timer from
     /// expiring even when one is delayed.
@@ -58,7 +59,8 @@ public struct LocalSessionProposal: Hashable, Sendable, Codable {
     }
 
     /// Accepts the peer's Initialization or names the status to reject it with.
-    public func negotiate(with received: InitializationMessage) -> Result<NegotiatedParameters, InitializationRejection> {
+    public func negotiate(with received: InitializationMessage,
+                          unknownTLVs: [UnknownTLV] = []) -> Result<NegotiatedParameters, InitializationRejection> {
         let parameters = received.parameters
         guard parameters.protocolVersion == PDU.version else {
             return .failure(InitializationRejection(code: .badProtocolVersion,
@@ -76,7 +78,7 @@ public struct LocalSessionProposal: Hashable, Sendable, Codable {
             return .failure(InitializationRejection(code: .sessionRejectedBadKeepAliveTime, reason: "KeepAlive Time 0"))
         }
         var capabilities = PeerCapabilities()
-        var unknown: [UInt16] = []
+        var unknown = unknownTLVs.map(\.type)
         for capability in received.capabilities {
             switch capability.type {
             case Capability.typedWildcardFEC.type: capabilities.typedWildcardFEC = capability.isEnabled
@@ -92,7 +94,7 @@ public struct LocalSessionProposal: Hashable, Sendable, Codable {
             peerProposedDownstreamOnDemand: parameters.downstreamOnDemand,
             peerLoopDetection: parameters.loopDetection,
             peerCapabilities: capabilities,
-            unknownCapabilities: unknown))
+            ignoredTLVs: unknown))
     }
 }
 
