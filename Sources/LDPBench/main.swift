@@ -187,7 +187,7 @@ struct Pair {
             }
         case .lfib(let changes):
             lfib[index].apply(changes)
-        case .setGTSM, .armTimer, .cancelTimer, .event:
+        case .setGTSM, .setMD5Key, .armTimer, .cancelTimer, .event:
             break
         }
     }

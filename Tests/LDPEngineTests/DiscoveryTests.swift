@@ -103,17 +103,30 @@ import LDPCodec
         #expect(harness.engine.adjacencies(at: harness.now).isEmpty)
     }
 
-    @Test func gtsmRequiresTTL255WhenBothSetG() {
+    @Test func ipv4LinkHellosAreAcceptedWithAnyTTLAndGTSMFollowsBothGBits() {
         var harness = started()
-        let low = linkHello(&harness, ttl: 254)
-        #expect(low.helloRejections.contains { $0.contains("GTSM") })
-        #expect(harness.engine.adjacencies(at: harness.now).isEmpty)
-        // A peer without G is not held to TTL 255 (RFC 6720 §3: GTSM needs both).
+        // FRR sends IPv4 Link Hellos with TTL 1 and G set; 224.0.0.2 is never forwarded, so the
+        // TTL proves nothing there: GTSM's check belongs to the session (RFC 6720 §3).
+        let fromFRR = linkHello(&harness, ttl: 1)
+        #expect(fromFRR.helloRejections.isEmpty)
+        #expect(harness.engine.adjacencies(at: harness.now).first?.gtsm == true)
+        // A peer without G does not get GTSM.
         let noG = linkHello(&harness, ttl: 1, bytes: helloBytes(from: "1.1.1.1", gtsm: false))
         #expect(noG.helloRejections.isEmpty)
         #expect(harness.engine.adjacencies(at: harness.now).first?.gtsm == false)
         _ = linkHello(&harness, ttl: 255)
         #expect(harness.engine.adjacencies(at: harness.now).first?.gtsm == true)
+    }
+
+    @Test func aNewLinkNeighborIsAnsweredAtOnce() {
+        var harness = started()
+        let first = linkHello(&harness, ttl: 1)
+        let hellos = first.compactMap { output -> String? in
+            if case .sendHello(let interface, _, _, _, _) = output { interface } else { nil }
+        }
+        #expect(hellos == ["eth0"], "a triggered Hello on the new adjacency's interface")
+        let again = linkHello(&harness, ttl: 1)
+        #expect(!again.contains { if case .sendHello = $0 { true } else { false } }, "only for a new neighbor")
     }
 
     @Test func badHellosAreDropped() {

@@ -157,6 +157,10 @@ extension LDPEngine {
             outputs.append(.event(.adjacencyUp(peer: accepted.peer, via: adjacency.discoveryKind, holdTime: holdTime)))
             armAdjacencyTimerIfSooner(key)
             if adjacency.requestsTargetedHellos { refreshHelloTargets() }
+            // Answer a new neighbor at once rather than at our next interval: the passive side
+            // must know us before our Initialization arrives, or it answers No Hello (§2.5.3)
+            // and the session waits out a backoff.
+            if !accepted.isTargeted, activeHelloTargets.contains(target) { sendHello(to: target) }
         }
         considerSession(with: accepted.peer)
     }

@@ -59,10 +59,11 @@ public func validateHello(bytes: [UInt8], source: IPAddress, destination: IPAddr
     if toMulticast && hello.parameters.targeted { return reject("Targeted Hello sent to \(HelloAddresses.allRouters)") }
     if !toMulticast && !hello.parameters.targeted { return reject("Link Hello sent to unicast \(destination)") }
 
-    // RFC 6720 §3: when both sides set G on a link, a Hello with TTL below 255 did not come
-    // from the neighbor and is dropped.
-    if !hello.parameters.targeted && hello.parameters.gtsm && gtsmEnabled && ttl != 255 {
-        return reject("GTSM: TTL \(ttl) is not 255")
+    // GTSM's TTL check covers the session (RFC 6720 §3). IPv4 Link Hellos go to 224.0.0.2,
+    // which no router forwards, and peers send them with TTL 1 (FRR does, with G set) or 255:
+    // both are accepted. Only IPv6 Link Hellos must arrive with Hop Limit 255 (RFC 7552 §9).
+    if !hello.parameters.targeted && hello.parameters.gtsm && gtsmEnabled, case .v6 = source, ttl != 255 {
+        return reject("GTSM: hop limit \(ttl) is not 255")
     }
 
     // §3.5.2: without the Transport Address TLV, the source address is the transport address.

@@ -32,6 +32,7 @@ public final class Daemon: @unchecked Sendable {
     var connectionEndpoints: [ConnectionID: (local: SocketAddress?, remote: SocketAddress?)] = [:]
     var gtsmConnections: Set<ConnectionID> = []
     var md5Connections: Set<ConnectionID> = []
+    var listenerMD5Keys: [IPv4Address: String] = [:]
     var nextIncomingConnection: UInt64 = 1
     var joinedInterfaces: Set<Int32> = []
     public private(set) var lfib = LFIB()
@@ -104,27 +105,26 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             throw SocketError(description: "cannot listen on TCP 0.0.0.0:646 for LDP sessions: \(error)")
         }
-        try installMD5Keys()
         if configuration.gtsm, let provider = listener as? SocketOptionProvider {
             // RFC 6720 §3: a GTSM peer's active side drops our SYN-ACK unless it leaves with TTL 255.
             try provider.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(IP_TTL), value: Int32(255)).wait()
         }
     }
 
-    /// RFC 5036 §2.9: the passive side needs each peer's key on the listening socket before
-    /// the peer's SYN arrives. Keys are per address: the neighbor's LSR ID (its transport
-    /// address unless it says otherwise) and each targeted neighbor's address.
-    func installMD5Keys() throws {
-        guard let listener else { return }
-        var keys: [IPv4Address: String] = [:]
-        for neighbor in configuration.neighbors { if let password = neighbor.password { keys[neighbor.lsrID] = password } }
-        for (address, password) in keys {
-            let value = Array(password.utf8).withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { lsr_make_md5sig(address.rawValue, $0.baseAddress, Int32($0.count)) }
-            }
-            try (listener as! SocketOptionProvider).unsafeSetSocketOption(
-                level: .init(IPPROTO_TCP), name: .init(lsr_tcp_md5sig_option()), value: value).wait()
+    /// RFC 5036 §2.9: the passive side needs each peer's key on the listening socket before the
+    /// peer's SYN arrives; the engine says which (`setMD5Key`), as adjacencies come and go.
+    func setListenerMD5Key(remote: IPAddress, password: String?) {
+        guard case .v4(let address) = remote, let provider = listener as? SocketOptionProvider else { return }
+        let bytes = Array((password ?? "").utf8)
+        let value = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { lsr_make_md5sig(address.rawValue, $0.baseAddress, Int32($0.count)) }
         }
+        provider.unsafeSetSocketOption(level: .init(IPPROTO_TCP), name: .init(lsr_tcp_md5sig_option()), value: value)
+            .whenFailure { [logger] error in
+                // Removing a key that was never set fails harmlessly (ENOENT).
+                if password != nil { logger.error("cannot set the TCP MD5 key for \(address): \(error)") }
+            }
+        listenerMD5Keys[address] = password
     }
 
     func startKernelMonitor() throws {
@@ -175,7 +175,6 @@ public final class Daemon: @unchecked Sendable {
                     return
                 }
                 self.configuration = fresh
-                try? self.installMD5Keys()
                 self.process(.configurationChanged(fresh.engineConfiguration))
                 self.logger.info("configuration reloaded", metadata: ["file": "\(path)"])
             } catch {
@@ -265,10 +264,16 @@ public final class Daemon: @unchecked Sendable {
             connectionEndpoints[connection] = nil
             gtsmConnections.remove(connection)
             md5Connections.remove(connection)
+        case .setMD5Key(let remote, let password):
+            setListenerMD5Key(remote: remote, password: password)
         case .setGTSM(let connection):
+            // An accepted connection: send with TTL 255. IP_MINTTL is not set on this side:
+            // FRR 8.4's active side sends its segments with TTL 64 although it sets G, and would
+            // never get a session (see README, "Interoperability").
             guard let channel = connections[connection] else { return }
             gtsmConnections.insert(connection)
-            applyGTSM(channel)
+            _ = (channel as? SocketOptionProvider)?.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(IP_TTL),
+                                                                          value: Int32(255))
         case .armTimer(let timer, let delay):
             timers[timer]?.cancel()
             timers[timer] = loop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in
@@ -347,9 +352,7 @@ public final class Daemon: @unchecked Sendable {
         }
         connections[connection] = channel
         connectionEndpoints[connection] = (channel.localAddress, channel.remoteAddress)
-        if case .v4(let address) = remote, configuration.neighbors.contains(where: { $0.lsrID == address && $0.password != nil }) {
-            md5Connections.insert(connection)
-        }
+        if case .v4(let address) = remote, listenerMD5Keys[address] != nil { md5Connections.insert(connection) }
         process(.connectionAccepted(connection, local: local, remote: remote))
     }
 

@@ -50,8 +50,9 @@ extension NamespaceLab {
         try Shell.check(["mkdir", "-p", frrSocketDirectory(node)])
         try Shell.check(["chown", "frr:frr", frrSocketDirectory(node)])
         for daemon in ["zebra", "staticd", "ldpd"] {
-            try exec(node, ["/usr/lib/frr/\(daemon)", "-d", "-N", namespace(node), "-f", path,
-                            "-i", "\(directory)/\(daemon).pid"])
+            try Shell.startDaemon(["ip", "netns", "exec", namespace(node), "/usr/lib/frr/\(daemon)", "-d",
+                                   "-N", namespace(node), "-f", path, "-i", "\(directory)/\(daemon).pid"],
+                                  log: "\(directory)/\(daemon).out")
         }
         frrNodes.insert(node)
     }
@@ -71,7 +72,12 @@ extension NamespaceLab {
             guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
                   let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
             kill(pid, SIGTERM)
-            for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+            var waited = 0
+            while kill(pid, 0) == 0 && waited < 50 {
+                usleep(100_000)
+                waited += 1
+            }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         }
         _ = try? Shell.run(["rm", "-rf", frrSocketDirectory(node)])
         frrNodes.remove(node)
