@@ -6,9 +6,12 @@ import MPLSTables
 /// Whole networks of engines with an IGP stand-in, converging to the LFIBs the reference predicts.
 @Suite struct TopologyTests {
     /// Nodes N1...Nn with loopbacks 10.255.0.i and the given links (i, j).
-    func network(nodes count: Int, links: [(Int, Int)]) -> InMemoryNetwork {
+    func network(nodes count: Int, links: [(Int, Int)],
+                 control: LabelDistributionConfiguration.Control = .independent) -> InMemoryNetwork {
         var network = InMemoryNetwork()
-        for index in 1...count { network.addNode("N\(index)", lsrID: "10.255.0.\(index)") }
+        for index in 1...count {
+            network.addNode("N\(index)", lsrID: "10.255.0.\(index)") { $0.labelDistribution.control = control }
+        }
         for (subnet, (a, b)) in links.enumerated() { network.connect("N\(a)", "N\(b)", subnet: UInt8(subnet + 1)) }
         network.enableShortestPathRouting()
         network.startAll()
@@ -30,9 +33,11 @@ import MPLSTables
     /// Six nodes, 9 links: two paths of equal cost between several pairs (ECMP).
     static let mesh = (nodes: 6, links: [(1, 2), (1, 3), (2, 4), (3, 4), (2, 5), (3, 5), (4, 6), (5, 6), (1, 6)])
 
-    @Test(arguments: [("line", line.nodes, line.links), ("ring", ring.nodes, ring.links), ("mesh", mesh.nodes, mesh.links)])
-    func convergesToTheReference(_ topology: (name: String, nodes: Int, links: [(Int, Int)])) {
-        var network = network(nodes: topology.nodes, links: topology.links)
+    @Test(arguments: [("line", line.nodes, line.links), ("ring", ring.nodes, ring.links), ("mesh", mesh.nodes, mesh.links)],
+          [LabelDistributionConfiguration.Control.independent, .ordered])
+    func convergesToTheReference(_ topology: (name: String, nodes: Int, links: [(Int, Int)]),
+                                 control: LabelDistributionConfiguration.Control) {
+        var network = network(nodes: topology.nodes, links: topology.links, control: control)
         #expect(converge(&network, sessions: 2 * topology.links.count), "\(topology.name)")
         for name in network.nodes.keys.sorted() {
             #expect(network.node(name).lfib == network.referenceLFIB(name), "\(topology.name) \(name)")
