@@ -7,6 +7,9 @@
 // when the engine's internals change.
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LDPCodec
 
 public enum ControlProtocol {
@@ -18,15 +21,18 @@ public enum ControlProtocol {
         "/run/lsrd/\(namespace ?? "default").sock"
     }
 
-    /// The name under /run/netns of the namespace this process runs in, as `ip netns identify` finds it.
+    /// The name under /run/netns of the namespace this process runs in, as `ip netns identify`
+    /// finds it: the entry whose namespace (device and inode, following the links) is ours.
     public static func currentNamespaceName() -> String? {
-        guard let own = try? FileManager.default.attributesOfItem(atPath: "/proc/self/ns/net"),
-              let ownInode = own[.systemFileNumber] as? UInt64,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")
-        else { return nil }
-        for name in names.sorted() {
-            let attributes = try? FileManager.default.attributesOfItem(atPath: "/run/netns/\(name)")
-            if let inode = attributes?[.systemFileNumber] as? UInt64, inode == ownInode { return name }
+        func identity(_ path: String) -> (UInt64, UInt64)? {
+            var status = stat()
+            guard stat(path, &status) == 0 else { return nil }
+            return (UInt64(status.st_dev), UInt64(status.st_ino))
+        }
+        guard let own = identity("/proc/self/ns/net"),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: "/run/netns") else { return nil }
+        for name in names.sorted() where identity("/run/netns/\(name)").map({ $0 == own }) == true {
+            return name
         }
         return nil
     }

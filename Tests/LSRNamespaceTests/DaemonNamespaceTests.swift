@@ -232,3 +232,64 @@ struct DaemonReloadAndRejectionTests {
         #expect(try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.allSatisfy { $0.state != "OPERATIONAL" })
     }
 }
+
+@Suite(.serialized, .enabled(if: Environment.canRunNamespaces, "needs root and iproute2 to make network namespaces"))
+struct DaemonDefaultsAndTargetedTests {
+    @Test func defaultControlSocketIsPerNamespace() throws {
+        let lab = try NamespaceLab(prefix: "lsrtp")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        let expected = "/run/lsrd/\(lab.namespace("r1")).sock"
+        let process = try lab.startProcess("r1", [Binaries.lsrd, "--router-id", "1.1.1.1"])
+        defer { lab.stop(process) }
+        try lab.wait(timeout: 10, "the per-namespace control socket") { FileManager.default.fileExists(atPath: expected) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: expected)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        // lsrctl run in the namespace finds it with no flags.
+        let output = try lab.exec("r1", [Binaries.lsrctl, "show", "ldp", "interface", "--json"])
+        #expect(output.contains("\"interfaces\""))
+    }
+
+    @Test func busyLDPPortIsReportedWithTheAddress() throws {
+        let lab = try NamespaceLab(prefix: "lsrtb")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        try lab.startDaemon("r1", configuration: "router-id: 1.1.1.1")
+        try lab.wait(timeout: 10, "the first daemon") { FileManager.default.fileExists(atPath: lab.socket("r1")) }
+        let (status, output) = try Shell.run(["ip", "netns", "exec", lab.namespace("r1"), Binaries.lsrd,
+                                              "--router-id", "1.1.1.1", "--control-socket", lab.socket("r1") + ".second"])
+        #expect(status == 1)
+        #expect(output.contains("646"), "\(output)")
+        #expect(output.contains("Address already in use") || output.contains("in use"), "\(output)")
+    }
+
+    @Test func targetedNeighborsFormASessionAcrossARouter() throws {
+        // r1 - r2 - r3, no LDP on any link: a targeted session between r1 and r3 over two hops.
+        let lab = try NamespaceLab(prefix: "lsrtt")
+        defer { lab.tearDown() }
+        try lab.addNode("r1", loopback: "1.1.1.1")
+        try lab.addNode("r2", loopback: "2.2.2.2")
+        try lab.addNode("r3", loopback: "3.3.3.3")
+        try lab.addLink("r1", "eth0", "r2", "eth0", subnet: "10.0.12")
+        try lab.addLink("r2", "eth1", "r3", "eth0", subnet: "10.0.23")
+        try lab.exec("r1", ["ip", "route", "add", "3.3.3.3/32", "via", "10.0.12.2"])
+        try lab.exec("r3", ["ip", "route", "add", "1.1.1.1/32", "via", "10.0.23.1"])
+        try lab.exec("r2", ["ip", "route", "add", "1.1.1.1/32", "via", "10.0.12.1"])
+        try lab.exec("r2", ["ip", "route", "add", "3.3.3.3/32", "via", "10.0.23.2"])
+        for (node, peer) in [("r1", "3.3.3.3"), ("r3", "1.1.1.1")] {
+            try lab.startDaemon(node, configuration: """
+                router-id: \(node == "r1" ? "1.1.1.1" : "3.3.3.3")
+                targeted-neighbors:
+                  - { address: \(peer), hello-interval: 1, hold-time: 5 }
+                """)
+        }
+        try lab.wait(timeout: 40, "the targeted session") {
+            try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors
+                .contains { $0.peer == "3.3.3.3:0" && $0.state == "OPERATIONAL" }
+        }
+        let adjacencies = try lab.show("r1", ["show", "ldp", "discovery"], as: DiscoveryView.self).adjacencies
+        #expect(adjacencies.contains { $0.source == "targeted" && $0.peer == "3.3.3.3:0" })
+        // GTSM is for single-hop link adjacencies only (RFC 6720).
+        #expect(try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first?.gtsm == false)
+    }
+}

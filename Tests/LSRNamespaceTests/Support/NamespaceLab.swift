@@ -171,6 +171,25 @@ final class NamespaceLab: @unchecked Sendable {
         daemons[node] = process
     }
 
+    /// Starts any program in the node's namespace, output to the node's log.
+    func startProcess(_ node: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["ip", "netns", "exec", namespace(node)] + arguments
+        FileManager.default.createFile(atPath: logPath(node), contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node)))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func stop(_ process: Process) {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+
     /// Stops a node's lsrd with a signal and waits for it.
     func stopDaemon(_ node: String, signal: Int32 = SIGTERM) {
         guard let process = daemons.removeValue(forKey: node) else { return }
