@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MPLSTables", targets: ["MPLSTables"]),
         .executable(name: "lsrd", targets: ["lsrd"]),
         .executable(name: "lsrctl", targets: ["lsrctl"]),
+        .executable(name: "lsrlab", targets: ["lsrlab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
@@ -47,6 +48,12 @@ let package = Package(
         .executableTarget(name: "lsrctl", dependencies: [
             "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Lab topologies: YAML files, checks, static routes, namespaces and processes.
+        .target(name: "LabKit", dependencies: ["LDPCodec", .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "lsrlab", dependencies: [
+            "LabKit", "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "LabKitTests", dependencies: ["LabKit", "LDPCodec"]),
         .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl"]),
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
         .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec"]),

@@ -1,0 +1,248 @@
+// Running a lab: namespaces, veth links, addresses, routes, one lsrd (or FRR) per router, and
+// tearing exactly that down again. Every process that sends traffic runs in the lab's
+// namespaces; state lives in /run/lsrlab/<prefix>/ so `down` works after a crash too.
+
+import Foundation
+import Glibc
+
+public struct LabError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum Command {
+    /// Runs a program to completion; output captured. Daemons must use `spawnDetached`.
+    @discardableResult
+    public static func run(_ arguments: [String], allowFailure: Bool = false) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        if process.terminationStatus != 0 && !allowFailure {
+            throw LabError("\(arguments.joined(separator: " ")) failed: \(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return output
+    }
+
+    /// Marks every descriptor above stderr close-on-exec. A daemon started from a process that
+    /// inherited its parent's pipes would otherwise hold them open, and a parent reading the
+    /// pipe to its end would wait for as long as the daemon lives.
+    public static func closeInheritedDescriptorsOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let descriptor = Int32(entry), descriptor > 2 else { continue }
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
+    /// Starts a long-running program in its own session, output to `log`, with a clean signal
+    /// mask; returns its PID without waiting. With `wait`, waits for it (daemons that fork).
+    @discardableResult
+    public static func spawnDetached(_ arguments: [String], log: String, wait: Bool = false) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | 0x80 /* POSIX_SPAWN_SETSID */))
+        closeInheritedDescriptorsOnExec()
+        let argv = ["/usr/bin/env"] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
+        guard status == 0 else { throw LabError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
+        if wait {
+            var result: Int32 = 0
+            while waitpid(pid, &result, 0) < 0 && errno == EINTR {}
+            guard result & 0x7F == 0, (result >> 8) & 0xFF == 0 else {
+                throw LabError("\(arguments.joined(separator: " ")) failed; see \(log)")
+            }
+        }
+        return pid
+    }
+}
+
+public final class Lab {
+    public let prefix: String
+    public let topology: LabTopology
+    public let binaries: String
+    public var stateDirectory: String { Lab.stateDirectory(prefix: prefix) }
+
+    public static func stateDirectory(prefix: String) -> String { "/run/lsrlab/\(prefix)" }
+
+    public init(prefix: String, topology: LabTopology, binaries: String) {
+        self.prefix = prefix
+        self.topology = topology
+        self.binaries = binaries
+    }
+
+    public func namespace(_ node: String) -> String { "\(prefix)-\(node)" }
+    public func controlSocket(_ node: String) -> String { "\(stateDirectory)/\(node).sock" }
+    public func log(_ node: String) -> String { "\(stateDirectory)/\(node).log" }
+
+    @discardableResult
+    public func exec(_ node: String, _ arguments: [String], allowFailure: Bool = false) throws -> String {
+        try Command.run(["ip", "netns", "exec", namespace(node)] + arguments, allowFailure: allowFailure)
+    }
+
+    // MARK: Up
+
+    public func up(topologyPath: String) throws {
+        guard !FileManager.default.fileExists(atPath: stateDirectory) else {
+            throw LabError("lab '\(prefix)' is already up: run 'down' first (or use another --prefix)")
+        }
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        try topologyPath.write(toFile: "\(stateDirectory)/topology", atomically: true, encoding: .utf8)
+        do {
+            try build()
+        } catch {
+            try? down()
+            throw error
+        }
+    }
+
+    func build() throws {
+        for node in topology.nodes {
+            try Command.run(["ip", "netns", "add", namespace(node.name)])
+            try exec(node.name, ["ip", "link", "set", "lo", "up"])
+            if let loopback = node.loopback { try exec(node.name, ["ip", "addr", "add", "\(loopback)/32", "dev", "lo"]) }
+            // LSRs forward labelled packets, not IP: only the LERs route IP.
+            let forwarding = node.role == .ler ? "1" : "0"
+            try exec(node.name, ["sysctl", "-qw", "net.ipv4.ip_forward=\(forwarding)"])
+        }
+        for (index, link) in topology.links.enumerated() {
+            let temporaryA = "\(prefix.prefix(6))\(index)a", temporaryB = "\(prefix.prefix(6))\(index)b"
+            try Command.run(["ip", "link", "add", temporaryA, "type", "veth", "peer", "name", temporaryB])
+            try Command.run(["ip", "link", "set", temporaryA, "netns", namespace(link.a.node), "name", link.a.interface])
+            try Command.run(["ip", "link", "set", temporaryB, "netns", namespace(link.b.node), "name", link.b.interface])
+            for (endpoint, address) in [(link.a, link.addressA), (link.b, link.addressB)] {
+                try exec(endpoint.node, ["ip", "addr", "add", "\(address)/\(link.subnet.length)", "dev", endpoint.interface])
+                try exec(endpoint.node, ["ip", "link", "set", endpoint.interface, "up"])
+                // Offloads off: veth would hand over partial checksums and 64 KB frames.
+                _ = try? exec(endpoint.node, ["ethtool", "-K", endpoint.interface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"],
+                              allowFailure: true)
+            }
+        }
+        for node in topology.nodes where node.software == .lsrd || node.role == .ce {
+            for route in topology.routes(of: node.name) { try exec(node.name, ["ip"] + route.ipArguments) }
+        }
+        for router in topology.routers {
+            switch router.software {
+            case .lsrd: try startLSRD(router.name)
+            case .frr: try startFRR(router.name)
+            }
+        }
+    }
+
+    func startLSRD(_ node: String) throws {
+        let configuration = topology.lsrdConfiguration(of: node, controlSocket: controlSocket(node))
+        let path = "\(stateDirectory)/\(node).yaml"
+        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        let pid = try Command.spawnDetached(["ip", "netns", "exec", namespace(node), "\(binaries)/lsrd", "--config", path],
+                                            log: log(node))
+        try "\(pid)\n".write(toFile: "\(stateDirectory)/\(node).pid", atomically: true, encoding: .utf8)
+    }
+
+    var frrDirectory: String { "\(stateDirectory)/frr" }
+    func frrSocketDirectory(_ node: String) -> String { "/var/run/frr/\(namespace(node))" }
+
+    func startFRR(_ node: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/ldpd") else {
+            throw LabError("node \(node) runs FRR, which is not installed (apt-get install frr)")
+        }
+        let directory = "\(frrDirectory)/\(node)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let loopback = topology.node(node)!.loopback!
+        let routes = topology.routes(of: node).flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } }
+        let interfaces = topology.ldpInterfaces(of: node).map {
+            "  interface \($0)\n   discovery hello interval 1\n   discovery hello holdtime 3\n  exit"
+        }
+        let configuration = """
+            frr defaults traditional
+            hostname \(node)
+            log file \(directory)/frr.log informational
+            !
+            \(routes.joined(separator: "\n"))
+            !
+            mpls ldp
+             router-id \(loopback)
+             !
+             address-family ipv4
+              discovery transport-address \(loopback)
+            \(interfaces.joined(separator: "\n"))
+             exit-address-family
+            exit
+            !
+            """
+        try configuration.write(toFile: "\(directory)/frr.conf", atomically: true, encoding: .utf8)
+        try Command.run(["chown", "-R", "frr:frr", frrDirectory])
+        try Command.run(["mkdir", "-p", frrSocketDirectory(node)])
+        try Command.run(["chown", "frr:frr", frrSocketDirectory(node)])
+        for daemon in ["zebra", "staticd", "ldpd"] {
+            try Command.spawnDetached(["ip", "netns", "exec", namespace(node), "/usr/lib/frr/\(daemon)", "-d", "-N", namespace(node),
+                                       "-f", "\(directory)/frr.conf", "-i", "\(directory)/\(daemon).pid"],
+                                      log: "\(directory)/\(daemon).out", wait: true)
+        }
+    }
+
+    public func vtysh(_ node: String, _ command: String) throws -> String {
+        try Command.run(["vtysh", "--vty_socket", frrSocketDirectory(node), "-c", command])
+    }
+
+    // MARK: Down
+
+    /// Stops every process in the lab's namespaces (they are the lab's) and removes the
+    /// namespaces whose names carry the prefix; safe to run after a crash.
+    public static func down(prefix: String) throws {
+        let listed = (try? Command.run(["ip", "netns", "list"])) ?? ""
+        let namespaces = listed.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix("\(prefix)-") }
+        var pids = Set<Int32>()
+        for namespace in namespaces {
+            let output = (try? Command.run(["ip", "netns", "pids", namespace], allowFailure: true)) ?? ""
+            for line in output.split(separator: "\n") { if let pid = Int32(line) { pids.insert(pid) } }
+        }
+        // FRR daemons keep their namespace through `ip netns exec`, but check the PID files too.
+        let state = stateDirectory(prefix: prefix)
+        if let files = FileManager.default.enumerator(atPath: state) {
+            for case let file as String in files where file.hasSuffix(".pid") {
+                if let text = try? String(contentsOfFile: "\(state)/\(file)", encoding: .utf8),
+                   let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                   let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                   command.contains("lsrd") || command.contains("/usr/lib/frr/") {
+                    pids.insert(pid)
+                }
+            }
+        }
+        for pid in pids { kill(pid, SIGTERM) }
+        for _ in 0..<30 where pids.contains(where: { kill($0, 0) == 0 }) { usleep(100_000) }
+        for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        for namespace in namespaces {
+            _ = try? Command.run(["ip", "netns", "delete", namespace], allowFailure: true)
+            _ = try? Command.run(["rm", "-rf", "/var/run/frr/\(namespace)"], allowFailure: true)
+        }
+        try? FileManager.default.removeItem(atPath: state)
+    }
+
+    public func down() throws { try Lab.down(prefix: prefix) }
+}

@@ -1,0 +1,138 @@
+// Static routes for a lab, as an IGP would compute them: shortest paths over the core links,
+// every equal-cost next hop kept (ECMP). Core routers carry no customer routes (a BGP-free
+// core); each LER reaches the other LERs' customer networks through them.
+
+import LDPCodec
+
+public struct StaticRoute: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public struct NextHop: Equatable, Hashable, Sendable {
+        public var address: IPv4Address
+        public var interface: String
+        public var neighbor: String
+    }
+    public var prefix: IPPrefix
+    public var nextHops: [NextHop]
+
+    public var description: String {
+        "\(prefix) " + nextHops.map { "via \($0.address) dev \($0.interface)" }.joined(separator: ", ")
+    }
+
+    /// The `ip route replace` arguments for this route.
+    public var ipArguments: [String] {
+        var arguments = ["route", "replace", prefix.description]
+        if nextHops.count == 1 {
+            arguments += ["via", nextHops[0].address.description, "dev", nextHops[0].interface]
+        } else {
+            for hop in nextHops { arguments += ["nexthop", "via", hop.address.description, "dev", hop.interface] }
+        }
+        return arguments
+    }
+}
+
+extension LabTopology {
+    /// Links that are up: a lab may take some down.
+    public func coreAdjacency(excluding down: Set<String> = []) -> [String: [(neighbor: String, link: Link)]] {
+        var adjacency: [String: [(neighbor: String, link: Link)]] = [:]
+        for link in links where isCoreLink(link) && !down.contains(link.name) {
+            adjacency[link.a.node, default: []].append((link.b.node, link))
+            adjacency[link.b.node, default: []].append((link.a.node, link))
+        }
+        return adjacency
+    }
+
+    /// Hop counts from `source` over the core.
+    public func distances(from source: String, excluding down: Set<String> = []) -> [String: Int] {
+        let adjacency = coreAdjacency(excluding: down)
+        var distance = [source: 0]
+        var frontier = [source]
+        while !frontier.isEmpty {
+            var next: [String] = []
+            for node in frontier {
+                for (neighbor, _) in adjacency[node] ?? [] where distance[neighbor] == nil {
+                    distance[neighbor] = distance[node]! + 1
+                    next.append(neighbor)
+                }
+            }
+            frontier = next
+        }
+        return distance
+    }
+
+    /// Every equal-cost next hop from `router` toward the nearest of `targets`.
+    func nextHops(from router: String, toward targets: Set<String>, excluding down: Set<String>) -> [StaticRoute.NextHop] {
+        let distance = { (node: String) -> Int? in targets.compactMap { self.distances(from: $0, excluding: down)[node] }.min() }
+        guard let own = distance(router), own > 0 else { return [] }
+        return (coreAdjacency(excluding: down)[router] ?? []).compactMap { neighbor, link in
+            guard distance(neighbor) == own - 1, let address = link.address(of: neighbor),
+                  let interface = link.endpoint(of: router)?.interface else { return nil }
+            return StaticRoute.NextHop(address: address, interface: interface, neighbor: neighbor)
+        }.sorted { ($0.interface, $0.address) < ($1.interface, $1.address) }
+    }
+
+    /// The static routes of `node`, with the links named in `down` out of service.
+    public func routes(of node: String, excluding down: Set<String> = []) -> [StaticRoute] {
+        guard let this = self.node(node) else { return [] }
+        if this.role == .ce {
+            guard let (router, link) = attachment(of: node), let gateway = link.address(of: router),
+                  let interface = link.endpoint(of: node)?.interface else { return [] }
+            return [StaticRoute(prefix: IPPrefix(.any, length: 0),
+                                nextHops: [.init(address: gateway, interface: interface, neighbor: router)])]
+        }
+        var destinations: [(IPPrefix, Set<String>)] = []
+        for router in routers where router.name != node {
+            destinations.append((IPPrefix(router.loopback!, length: 32), [router.name]))
+        }
+        for link in links where isCoreLink(link) && link.a.node != node && link.b.node != node && !down.contains(link.name) {
+            destinations.append((link.subnet, [link.a.node, link.b.node]))
+        }
+        if this.role == .ler {
+            for ce in customerEdges {
+                guard let (router, link) = attachment(of: ce.name), router != node else { continue }
+                destinations.append((link.subnet, [router]))
+            }
+        }
+        return destinations.compactMap { prefix, owners in
+            let hops = nextHops(from: node, toward: owners, excluding: down)
+            return hops.isEmpty ? nil : StaticRoute(prefix: prefix, nextHops: hops)
+        }.sorted { $0.prefix < $1.prefix }
+    }
+
+    /// The LDP interfaces of a router: its core links.
+    public func ldpInterfaces(of node: String) -> [String] {
+        links.filter { isCoreLink($0) }.compactMap { $0.endpoint(of: node)?.interface }.sorted()
+    }
+
+    /// The lsrd configuration of a router.
+    public func lsrdConfiguration(of node: String, controlSocket: String, helloInterval: Int = 1, holdTime: Int = 3) -> String {
+        guard let router = self.node(node), let loopback = router.loopback else { return "" }
+        var lines = ["router-id: \(loopback)", "interfaces:"]
+        for interface in ldpInterfaces(of: node) {
+            lines.append("  - { name: \(interface), hello-interval: \(helloInterval), hold-time: \(holdTime) }")
+        }
+        lines.append("control-socket: \(controlSocket)")
+        if let settings = router.lsrdSettings { lines.append(settings) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A Graphviz picture: routers and CEs, links with their subnets and interfaces, and, when
+    /// given, each link's labels (text per link name).
+    public func graphviz(linkLabels: [String: String] = [:]) -> String {
+        var lines = ["graph \"\(name)\" {", "  layout=neato; overlap=false; splines=true;",
+                     "  node [fontname=\"Helvetica\" fontsize=10]; edge [fontname=\"Helvetica\" fontsize=8];"]
+        for node in nodes {
+            let shape = node.role == .ce ? "box" : (node.role == .ler ? "doublecircle" : "circle")
+            let color = node.software == .frr ? "lightblue" : (node.role == .ce ? "white" : "lightyellow")
+            let detail = node.loopback.map { "\\n\($0)" } ?? ""
+            let software = node.software == .frr && node.role != .ce ? "\\n(FRR)" : ""
+            lines.append("  \"\(node.name)\" [shape=\(shape) style=filled fillcolor=\(color) label=\"\(node.name)\(detail)\(software)\"];")
+        }
+        for link in links {
+            var label = "\(link.subnet)\\n\(link.a.interface) - \(link.b.interface)"
+            if let extra = linkLabels[link.name] { label += "\\n\(extra)" }
+            let style = isCoreLink(link) ? "bold" : "dashed"
+            lines.append("  \"\(link.a.node)\" -- \"\(link.b.node)\" [label=\"\(label)\" style=\(style)];")
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

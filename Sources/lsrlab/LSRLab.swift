@@ -1,0 +1,297 @@
+// lsrlab: MPLS networks in network namespaces, one command away. scripts/lab calls it.
+
+import ArgumentParser
+import Foundation
+import LabKit
+import LSRControl
+
+struct LabOptions: ParsableArguments {
+    @Option(help: "Names the lab's namespaces (PREFIX-NODE), so that labs can run side by side.")
+    var prefix: String = ProcessInfo.processInfo.environment["LAB_PREFIX"] ?? "lab"
+
+    @Option(help: "Where lsrd and lsrctl are.")
+    var binaries: String = ".build/debug"
+
+    func validate() throws {
+        guard !prefix.isEmpty, prefix.count <= 6, prefix.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            throw ValidationError("--prefix is 1 to 6 letters or digits")
+        }
+    }
+
+    /// The running lab, from its saved topology path.
+    func runningLab() throws -> Lab {
+        let state = Lab.stateDirectory(prefix: prefix)
+        guard let path = try? String(contentsOfFile: "\(state)/topology", encoding: .utf8) else {
+            throw LabError("lab '\(prefix)' is not up")
+        }
+        return Lab(prefix: prefix, topology: try LabTopology.load(path: path), binaries: absolute(binaries))
+    }
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+func topologyPath(_ name: String?) -> String {
+    let name = name ?? "line3"
+    if name.contains("/") || name.hasSuffix(".yaml") { return absolute(name) }
+    return absolute("topologies/\(name).yaml")
+}
+
+func fail(_ error: any Error) -> Never {
+    FileHandle.standardError.write(Data("lsrlab: \(error)\n".utf8))
+    exit(1)
+}
+
+@main
+struct LSRLab: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lsrlab", abstract: "MPLS labs in network namespaces.",
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, Ping.self, Trace.self, Capture.self, Graph.self, Check.self])
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check a topology file and print its routes.")
+    @Argument(help: "A topology name in topologies/ or a file.") var topology: String?
+    func run() throws {
+        do {
+            let topology = try LabTopology.load(path: topologyPath(topology))
+            for node in topology.nodes {
+                print("\(node.name) (\(node.role.rawValue)\(node.loopback.map { ", \($0)" } ?? ""))")
+                for route in topology.routes(of: node.name) { print("  \(route)") }
+            }
+        } catch { fail(error) }
+    }
+}
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bring up a topology and wait until LDP has converged.")
+    @Argument(help: "A topology name in topologies/ (default line3) or a file.") var topology: String?
+    @OptionGroup var options: LabOptions
+    @Option(help: "Seconds to wait for every session.") var timeout: Double = 60
+
+    func run() throws {
+        do {
+            let path = topologyPath(topology)
+            let lab = Lab(prefix: options.prefix, topology: try LabTopology.load(path: path), binaries: absolute(options.binaries))
+            try lab.up(topologyPath: path)
+            print("lab '\(options.prefix)' (\(lab.topology.name)): \(lab.topology.nodes.count) nodes, \(lab.topology.links.count) links; waiting for LDP...")
+            let converged = try waitForSessions(lab, timeout: timeout)
+            print(converged ? "LDP converged." : "not every LDP session is OPERATIONAL yet (see 'status').")
+            try printStatus(lab)
+        } catch { fail(error) }
+    }
+}
+
+/// Expected sessions: one per router pair on a core link (counted once per end).
+func sessionsUp(_ lab: Lab) throws -> (up: Int, expected: Int) {
+    var up = 0, expected = 0
+    for router in lab.topology.routers {
+        let peers = Set(lab.topology.links.filter { lab.topology.isCoreLink($0) }.compactMap { $0.other(than: router.name)?.node })
+        expected += peers.count
+        switch router.software {
+        case .lsrd:
+            let output = try lab.exec(router.name, ["\(lab.binaries)/lsrctl", "show", "ldp", "neighbor", "--json",
+                                                    "--socket", lab.controlSocket(router.name)], allowFailure: true)
+            if let view = try? JSONDecoder().decode(NeighborsView.self, from: Data(output.utf8)) {
+                up += view.neighbors.filter { $0.state == "OPERATIONAL" }.count
+            }
+        case .frr:
+            let output = (try? lab.vtysh(router.name, "show mpls ldp neighbor")) ?? ""
+            up += output.split(separator: "\n").filter { $0.contains("OPERATIONAL") }.count
+        }
+    }
+    return (up, expected)
+}
+
+func waitForSessions(_ lab: Lab, timeout: Double) throws -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        let (up, expected) = try sessionsUp(lab)
+        if up >= expected { return true }
+        usleep(500_000)
+    }
+    return false
+}
+
+func printStatus(_ lab: Lab) throws {
+    for router in lab.topology.routers {
+        print("\n=== \(router.name) \(router.loopback.map { "(\($0))" } ?? "")\(router.software == .frr ? " [FRR]" : "")")
+        switch router.software {
+        case .lsrd:
+            for command in [["show", "ldp", "neighbor"], ["show", "lfib"]] {
+                print(try lab.exec(router.name, ["\(lab.binaries)/lsrctl"] + command + ["--socket", lab.controlSocket(router.name)],
+                                   allowFailure: true))
+            }
+        case .frr:
+            print((try? lab.vtysh(router.name, "show mpls ldp neighbor")) ?? "")
+            print((try? lab.vtysh(router.name, "show mpls ldp binding")) ?? "")
+        }
+    }
+}
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the lab's processes and remove its namespaces.")
+    @OptionGroup var options: LabOptions
+    func run() throws {
+        do {
+            try Lab.down(prefix: options.prefix)
+            print("lab '\(options.prefix)' is down")
+        } catch { fail(error) }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Every router's sessions and LFIB.")
+    @OptionGroup var options: LabOptions
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            let (up, expected) = try sessionsUp(lab)
+            print("lab '\(options.prefix)' (\(lab.topology.name)): \(up)/\(expected) LDP session ends OPERATIONAL")
+            try printStatus(lab)
+        } catch { fail(error) }
+    }
+}
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a command in a node: exec pe1 -- lsrctl show lfib")
+    @OptionGroup var options: LabOptions
+    @Argument(help: "The node.") var node: String
+    @Argument(parsing: .captureForPassthrough, help: "The command.") var command: [String] = []
+
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            guard lab.topology.node(node) != nil else { throw LabError("no node '\(node)' in \(lab.topology.name)") }
+            var arguments = command.first == "--" ? Array(command.dropFirst()) : command
+            guard !arguments.isEmpty else { throw LabError("no command given") }
+            if arguments[0] == "lsrctl" {
+                arguments = ["\(lab.binaries)/lsrctl"] + arguments.dropFirst() + ["--socket", lab.controlSocket(node)]
+            }
+            // Hand the terminal to the command.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["ip", "netns", "exec", lab.namespace(node)] + arguments
+            try process.run()
+            process.waitUntilExit()
+            throw ExitCode(process.terminationStatus)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch { fail(error) }
+    }
+}
+
+/// The address of a CE on its only link.
+func address(of ce: String, in lab: Lab) throws -> String {
+    guard let (_, link) = lab.topology.attachment(of: ce), let address = link.address(of: ce) else {
+        throw LabError("'\(ce)' is not a customer edge of \(lab.topology.name)")
+    }
+    return address.description
+}
+
+struct Ping: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Ping from one CE to another.")
+    @OptionGroup var options: LabOptions
+    @Argument var from: String
+    @Argument var to: String
+    @Option var count = 3
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            let target = try address(of: to, in: lab)
+            _ = try address(of: from, in: lab)
+            let output = try lab.exec(from, ["ping", "-c", "\(count)", "-W", "1", "-i", "0.2", target], allowFailure: true)
+            print(output, terminator: "")
+            if !output.contains(" 0% packet loss") { throw ExitCode(1) }
+        } catch let exit as ExitCode { throw exit } catch { fail(error) }
+    }
+}
+
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "traceroute -e from one CE to another (shows MPLS labels).")
+    @OptionGroup var options: LabOptions
+    @Argument var from: String
+    @Argument var to: String
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            let target = try address(of: to, in: lab)
+            print(try lab.exec(from, ["traceroute", "-e", "-n", "-w", "1", "-q", "1", target], allowFailure: true), terminator: "")
+        } catch { fail(error) }
+    }
+}
+
+struct Capture: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Capture a link into a pcap: capture pe1-p1 [--seconds 5]")
+    @OptionGroup var options: LabOptions
+    @Argument(help: "A link as A-B (node names).") var link: String
+    @Option var seconds = 5
+    @Option var output: String?
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            guard let match = lab.topology.links.first(where: { $0.name == link || "\($0.b.node)-\($0.a.node)" == link }) else {
+                throw LabError("no link '\(link)'; links: \(lab.topology.links.map(\.name).joined(separator: ", "))")
+            }
+            let file = absolute(output ?? "\(link).pcap")
+            _ = try lab.exec(match.a.node, ["timeout", "\(seconds)", "tcpdump", "-i", match.a.interface, "-w", file, "-U"],
+                             allowFailure: true)
+            print("captured \(match.a.description) for \(seconds) s into \(file)")
+        } catch { fail(error) }
+    }
+}
+
+struct Graph: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The topology with its labels, as Graphviz (dot, or png/svg with --output).")
+    @OptionGroup var options: LabOptions
+    @Argument(help: "A topology (default: the running lab's).") var topology: String?
+    @Option(help: "A .png or .svg file (needs graphviz), or .dot.") var output: String?
+    func run() throws {
+        do {
+            var lab: Lab?
+            let model: LabTopology
+            if let topology {
+                model = try LabTopology.load(path: topologyPath(topology))
+            } else {
+                lab = try options.runningLab()
+                model = lab!.topology
+            }
+            var labels: [String: String] = [:]
+            if let lab {
+                // Per core link: the labels each end will send across it (its out labels).
+                for link in model.links where model.isCoreLink(link) {
+                    var parts: [String] = []
+                    for end in [link.a, link.b] where model.node(end.node)?.software == .lsrd {
+                        let json = try lab.exec(end.node, ["\(lab.binaries)/lsrctl", "show", "lfib", "--json", "--socket",
+                                                           lab.controlSocket(end.node)], allowFailure: true)
+                        guard let view = try? JSONDecoder().decode(LFIBView.self, from: Data(json.utf8)) else { continue }
+                        let out = view.entries.flatMap { entry in
+                            entry.nexthops.filter { $0.interface == end.interface }.map { hop in
+                                "\(entry.fec) \(hop.outLabels.map(labelText).joined(separator: "/"))"
+                            }
+                        }
+                        if !out.isEmpty { parts.append("\(end.node)→: " + out.prefix(4).joined(separator: ", ")) }
+                    }
+                    labels[link.name] = parts.joined(separator: "\\n")
+                }
+            }
+            let dot = model.graphviz(linkLabels: labels)
+            guard let output else {
+                print(dot, terminator: "")
+                return
+            }
+            let path = absolute(output)
+            if path.hasSuffix(".dot") {
+                try dot.write(toFile: path, atomically: true, encoding: .utf8)
+            } else {
+                let format = path.hasSuffix(".svg") ? "svg" : "png"
+                let dotFile = path + ".dot"
+                try dot.write(toFile: dotFile, atomically: true, encoding: .utf8)
+                try Command.run(["dot", "-K", "neato", "-T\(format)", dotFile, "-o", path])
+                try? FileManager.default.removeItem(atPath: dotFile)
+            }
+            print("wrote \(path)")
+        } catch { fail(error) }
+    }
+}
