@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "LSRControl", dependencies: ["LDPCodec", "MPLSTables"]),
         // lsrd's parts: configuration, sockets around the engine, kernel routes, control server.
         .target(name: "LSRDaemon", dependencies: [
-            "LDPCodec", "LDPEngine", "MPLSTables", "LSRControl", "CNetlink", "CLinuxShims",
+            "LDPCodec", "LDPEngine", "MPLSTables", "MPLSForwarding", "LSRControl", "CNetlink", "CLinuxShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
