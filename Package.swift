@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LDPCodec", targets: ["LDPCodec"]),
         .library(name: "LDPEngine", targets: ["LDPEngine"]),
         .library(name: "MPLSTables", targets: ["MPLSTables"]),
+        .library(name: "MPLSForwarding", targets: ["MPLSForwarding"]),
         .executable(name: "lsrd", targets: ["lsrd"]),
         .executable(name: "lsrctl", targets: ["lsrctl"]),
         .executable(name: "lsrlab", targets: ["lsrlab"]),
@@ -23,6 +24,8 @@ let package = Package(
         .target(name: "LDPCodec"),
         // The LFIB as the forwarding planes see it: entries and deltas.
         .target(name: "MPLSTables", dependencies: ["LDPCodec"]),
+        // The userspace forwarding decision: a pure function over an immutable snapshot. No I/O.
+        .target(name: "MPLSForwarding", dependencies: ["LDPCodec", "MPLSTables"]),
         // Sans-I/O LDP protocol engine: discovery, sessions, label distribution, LIB → LFIB deltas.
         .target(name: "LDPEngine", dependencies: ["LDPCodec", "MPLSTables"]),
         // Throughput and convergence figures (a benchmark, not a test).
@@ -36,7 +39,7 @@ let package = Package(
         .target(name: "LSRControl", dependencies: ["LDPCodec", "MPLSTables"]),
         // lsrd's parts: configuration, sockets around the engine, kernel routes, control server.
         .target(name: "LSRDaemon", dependencies: [
-            "LDPCodec", "LDPEngine", "MPLSTables", "LSRControl", "CNetlink", "CLinuxShims",
+            "LDPCodec", "LDPEngine", "MPLSTables", "MPLSForwarding", "LSRControl", "CNetlink", "CLinuxShims",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -58,6 +61,7 @@ let package = Package(
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
         .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec"]),
         .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MPLSForwardingTests", dependencies: ["MPLSForwarding", "MPLSTables", "LDPCodec"]),
         .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables"]),
     ]
 )

@@ -11,6 +11,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 
 int lsr_enter_namespace(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -146,3 +150,97 @@ int lsr_tcp_md5sig_option(void) { return TCP_MD5SIG; }
 int lsr_ip_minttl_option(void) { return IP_MINTTL; }
 
 size_t lsr_heap_in_use(void) { return mallinfo2().uordblks; }
+
+// MARK: AF_PACKET TPACKET_V3 ring (the userspace MPLS dataplane)
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+struct lsr_ring {
+    int fd;
+    int ifindex;
+    uint8_t *map;
+    size_t mapSize;
+    unsigned blockSize;
+    unsigned blockCount;
+    unsigned block;          // the block being walked
+    unsigned remaining;      // packets left in it; 0: not entered
+    struct tpacket3_hdr *packet;
+    int inBlock;
+};
+
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned blockSize, unsigned blockCount, unsigned timeoutMilliseconds) {
+    struct lsr_ring *ring = calloc(1, sizeof *ring);
+    if (!ring) return NULL;
+    ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (ring->fd < 0) { free(ring); return NULL; }
+    int version = TPACKET_V3, one = 1;
+    struct tpacket_req3 request = {
+        .tp_block_size = blockSize, .tp_block_nr = blockCount, .tp_frame_size = 2048,
+        .tp_frame_nr = (blockSize / 2048) * blockCount, .tp_retire_blk_tov = timeoutMilliseconds,
+    };
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) goto fail;
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
+    // An own transmission must not come back as input.
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+    ring->mapSize = (size_t)blockSize * blockCount;
+    ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
+    if (ring->map == MAP_FAILED) {
+        ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
+        if (ring->map == MAP_FAILED) goto fail;
+    }
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_MPLS_UC), .sll_ifindex = ifindex };
+    if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) { munmap(ring->map, ring->mapSize); goto fail; }
+    ring->ifindex = ifindex;
+    ring->blockSize = blockSize;
+    ring->blockCount = blockCount;
+    return ring;
+fail:;
+    int saved = errno;
+    close(ring->fd);
+    free(ring);
+    errno = saved;
+    return NULL;
+}
+
+int lsr_ring_fd(const struct lsr_ring *ring) { return ring->fd; }
+
+int lsr_ring_next(struct lsr_ring *ring, uint8_t **frame, uint32_t *length) {
+    for (;;) {
+        struct tpacket_block_desc *block = (struct tpacket_block_desc *)(ring->map + (size_t)ring->block * ring->blockSize);
+        if (!ring->inBlock) {
+            if ((__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) return 0;
+            ring->inBlock = 1;
+            ring->remaining = block->hdr.bh1.num_pkts;
+            ring->packet = (struct tpacket3_hdr *)((uint8_t *)block + block->hdr.bh1.offset_to_first_pkt);
+        } else if (ring->remaining > 0) {
+            ring->packet = (struct tpacket3_hdr *)((uint8_t *)ring->packet + ring->packet->tp_next_offset);
+        }
+        if (ring->remaining == 0) {
+            // Hand the block back and move on.
+            __atomic_store_n(&block->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+            ring->inBlock = 0;
+            ring->block = (ring->block + 1) % ring->blockCount;
+            continue;
+        }
+        ring->remaining--;
+        *frame = (uint8_t *)ring->packet + ring->packet->tp_mac;
+        *length = ring->packet->tp_snaplen;
+        // The next call steps from this packet by tp_next_offset, or releases the block.
+        return 1;
+    }
+}
+
+ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length) {
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex, .sll_halen = 6 };
+    memcpy(address.sll_addr, frame, 6);
+    return sendto(ring->fd, frame, length, MSG_DONTWAIT, (struct sockaddr *)&address, sizeof address);
+}
+
+void lsr_ring_close(struct lsr_ring *ring) {
+    if (!ring) return;
+    munmap(ring->map, ring->mapSize);
+    close(ring->fd);
+    free(ring);
+}

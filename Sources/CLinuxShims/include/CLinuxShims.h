@@ -37,6 +37,20 @@ int lsr_ip_minttl_option(void);
 /// RFC 5082 GTSM: send with TTL 255 and drop anything that arrives with less (IP_MINTTL).
 int lsr_set_gtsm(int fd, int enable);
 
+/// An AF_PACKET TPACKET_V3 receive ring for MPLS unicast frames (ethertype 0x8847) on one
+/// interface. Opaque; walked with lsr_ring_next. Own transmissions are ignored.
+struct lsr_ring;
+/// Creates the socket with protocol 0, sets up the ring, then binds to 0x8847 + ifindex (so no
+/// frame of another interface leaks in). NULL on error (errno set).
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned blockSize, unsigned blockCount, unsigned timeoutMilliseconds);
+int lsr_ring_fd(const struct lsr_ring *ring);
+/// The next received frame, or 0 when the ring holds none now. A frame stays valid until the
+/// next call (its block is handed back to the kernel when the walk leaves it).
+int lsr_ring_next(struct lsr_ring *ring, uint8_t **frame, uint32_t *length);
+/// Sends one whole Ethernet frame out of the ring's interface.
+ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length);
+void lsr_ring_close(struct lsr_ring *ring);
+
 /// Octets of heap in use (mallinfo2), for benchmarks.
 size_t lsr_heap_in_use(void);
 

@@ -32,9 +32,14 @@ public enum DataplaneSelection {
         case .userspace:
             break
         }
-        // The forwarding backends come with their own work; until then the LFIB is recorded
-        // and shown, and nothing is forwarded.
-        logger.warning("this build records the LFIB but does not forward yet (dataplane '\(mode.rawValue)')")
-        return [RecordingInstaller()]
+        switch mode {
+        case .userspace, .auto:
+            // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
+            return [UserspaceInstaller()]
+        case .kernel, .both:
+            // The kernel netlink installer comes with its own work; until then the LFIB is recorded.
+            logger.warning("this build records the LFIB but does not program the kernel yet (dataplane '\(mode.rawValue)')")
+            return [RecordingInstaller()]
+        }
     }
 }

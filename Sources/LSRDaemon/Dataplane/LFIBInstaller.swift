@@ -22,6 +22,13 @@ public protocol LFIBInstaller: AnyObject, Sendable {
     func view() -> DataplaneView.Backend
     /// Clean shutdown: remove what it installed (unless configured to keep it).
     func shutdown()
+    /// The kernel's links, addresses and neighbours after a change (the userspace dataplane
+    /// needs MACs and MTUs). Called on the daemon's loop.
+    func kernelStateChanged(links: [KernelLink], addresses: [KernelAddress], neighbors: [KernelNeighbor])
+}
+
+extension LFIBInstaller {
+    public func kernelStateChanged(links: [KernelLink], addresses: [KernelAddress], neighbors: [KernelNeighbor]) {}
 }
 
 /// Keeps the LFIB it is given and forwards nothing: for a control-plane-only lsrd, and the

@@ -207,6 +207,10 @@ public final class Daemon: @unchecked Sendable {
             neighbors[neighbor.interfaceIndex]?[neighbor.address] = nil
             changes = []
         }
+        let allNeighbors = neighbors.values.flatMap(\.values)
+        for installer in installers {
+            installer.kernelStateChanged(links: Array(tracker.links.values), addresses: Array(tracker.addresses), neighbors: allNeighbors)
+        }
         for change in changes {
             switch change {
             case .routeChanged(let route): process(.routeChanged(route))

@@ -1,0 +1,321 @@
+// The immutable table the forwarding thread reads: built once per LFIB change by the control
+// plane, then only read (and its counters bumped) by the one forwarding thread.
+
+import LDPCodec
+import MPLSTables
+
+/// RFC 3443 TTL processing models.
+public enum TTLModel: String, Sendable, Codable {
+    /// IP TTL copied into pushed labels, and the label TTL back into the IP header on pop.
+    case uniform
+    /// The LSP counts as one hop: pushed labels start at 255 and the IP TTL is left alone.
+    case pipe
+}
+
+/// An interface the forwarder sends on.
+public struct ForwardingInterface: Sendable, Hashable {
+    public var name: String
+    public var index: Int32
+    /// 48-bit MAC in the low bits.
+    public var mac: UInt64
+    public var mtu: Int
+    /// The source of ICMP errors about packets that arrived here.
+    public var ipv4Address: IPv4Address?
+
+    public init(name: String, index: Int32, mac: UInt64, mtu: Int, ipv4Address: IPv4Address? = nil) {
+        self.name = name
+        self.index = index
+        self.mac = mac
+        self.mtu = mtu
+        self.ipv4Address = ipv4Address
+    }
+}
+
+/// A resolved neighbour: what ARP gave the kernel.
+public struct ForwardingNeighbor: Sendable, Hashable {
+    public var interfaceIndex: Int32
+    public var address: IPv4Address
+    public var mac: UInt64
+
+    public init(interfaceIndex: Int32, address: IPv4Address, mac: UInt64) {
+        self.interfaceIndex = interfaceIndex
+        self.address = address
+        self.mac = mac
+    }
+}
+
+public struct ForwardingOptions: Sendable, Hashable {
+    public var ttlModel: TTLModel
+    /// ICMP source when the arrival interface has no IPv4 address (the router ID).
+    public var localAddress: IPv4Address
+    /// Next hops on these interfaces (the TUN, "lo") hand the popped packet to the local stack.
+    public var localInterfaces: Set<String>
+
+    public init(ttlModel: TTLModel = .uniform, localAddress: IPv4Address, localInterfaces: Set<String> = []) {
+        self.ttlModel = ttlModel
+        self.localAddress = localAddress
+        self.localInterfaces = localInterfaces
+    }
+}
+
+/// Why a packet was dropped. Every drop is counted under one of these.
+public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case noEntry
+    case ttlExpired
+    case noNeighbor
+    case mtuExceeded
+    case runt
+    case truncatedLabelStack
+    case missingBottomOfStack
+    case labelStackTooDeep
+    case unsupportedPayload
+    case noHeadroom
+
+    public var isMalformed: Bool {
+        switch self {
+        case .runt, .truncatedLabelStack, .missingBottomOfStack, .labelStackTooDeep, .unsupportedPayload: true
+        default: false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .noEntry: "no-entry"
+        case .ttlExpired: "ttl-expired"
+        case .noNeighbor: "no-neighbor"
+        case .mtuExceeded: "mtu-exceeded"
+        case .runt: "malformed-runt"
+        case .truncatedLabelStack: "malformed-truncated-stack"
+        case .missingBottomOfStack: "malformed-no-bottom-of-stack"
+        case .labelStackTooDeep: "malformed-stack-too-deep"
+        case .unsupportedPayload: "malformed-payload"
+        case .noHeadroom: "no-headroom"
+        }
+    }
+}
+
+/// One next hop, flattened. `interfaceSlot` -1: deliver locally; -2: interface unknown.
+struct NextHopRecord {
+    var interfaceSlot: Int32
+    var address: UInt32
+    var mac: UInt64
+    var hasMAC: Bool
+    /// Out labels (implicit-null removed) at `labels[labelOffset ..< labelOffset + labelCount]`.
+    var labelOffset: Int32
+    var labelCount: Int32
+}
+
+struct EntryRecord {
+    var firstNextHop: Int32
+    var nextHopCount: Int32
+}
+
+struct InterfaceRecord {
+    var index: Int32
+    var mac: UInt64
+    var mtu: Int
+    var ipv4: UInt32
+}
+
+/// A binary trie node over IPv4 addresses, most significant bit first.
+struct TrieNode {
+    var zero: Int32 = -1
+    var one: Int32 = -1
+    var entry: Int32 = -1
+}
+
+/// A fixed, fully built forwarding table. Its memory is raw and owned: the hot path touches no
+/// reference counts and no dictionaries.
+public final class ForwardingSnapshot: @unchecked Sendable {
+    /// Label lookups go through a 4096-slot directory (label >> 8) into 256-slot chunks: 16 KiB
+    /// plus 1 KiB per used block of 256 labels, one dependent load more than a flat 4 MiB table.
+    static let directorySize = 1 << 12
+    static let chunkSize = 1 << 8
+    public static let maximumStackDepth = 16
+
+    public let options: ForwardingOptions
+    /// Entry slots, in the order the counters use.
+    public let keys: [LFIBKey]
+    public let interfaceIndices: [Int32]
+    let slotByKey: [LFIBKey: Int]
+    let uniform: Bool
+    let localAddress: UInt32
+
+    let directory: UnsafeMutableBufferPointer<Int32>
+    let chunks: UnsafeMutableBufferPointer<Int32>
+    let trie: UnsafeMutableBufferPointer<TrieNode>
+    let entries: UnsafeMutableBufferPointer<EntryRecord>
+    let nextHops: UnsafeMutableBufferPointer<NextHopRecord>
+    let labels: UnsafeMutableBufferPointer<UInt32>
+    let interfaces: UnsafeMutableBufferPointer<InterfaceRecord>
+    /// packets, bytes per entry slot; written by the forwarding thread only.
+    let entryCounters: UnsafeMutableBufferPointer<UInt64>
+    let dropCounters: UnsafeMutableBufferPointer<UInt64>
+    let icmpCounter: UnsafeMutablePointer<UInt64>
+
+    public init(lfib: LFIB, interfaces interfaceList: [ForwardingInterface], neighbors: [ForwardingNeighbor],
+                options: ForwardingOptions) {
+        self.options = options
+        uniform = options.ttlModel == .uniform
+        localAddress = options.localAddress.rawValue
+        let sorted = lfib.sortedEntries.filter { entry in
+            if case .prefix(let prefix) = entry.key { return prefix.family == .ipv4 }
+            return true
+        }
+        keys = sorted.map(\.key)
+        interfaceIndices = interfaceList.map(\.index)
+        var slots: [LFIBKey: Int] = [:]
+        for (slot, key) in keys.enumerated() { slots[key] = slot }
+        slotByKey = slots
+
+        interfaces = .allocate(capacity: max(interfaceList.count, 1))
+        var slotByName: [String: Int32] = [:]
+        for (slot, interface) in interfaceList.enumerated() {
+            interfaces[slot] = InterfaceRecord(index: interface.index, mac: interface.mac, mtu: interface.mtu,
+                                               ipv4: interface.ipv4Address?.rawValue ?? 0)
+            slotByName[interface.name] = Int32(slot)
+        }
+        var macs: [Int32: [UInt32: UInt64]] = [:]
+        for neighbor in neighbors { macs[neighbor.interfaceIndex, default: [:]][neighbor.address.rawValue] = neighbor.mac }
+
+        var entryRecords: [EntryRecord] = []
+        var hopRecords: [NextHopRecord] = []
+        var labelValues: [UInt32] = []
+        for entry in sorted {
+            entryRecords.append(EntryRecord(firstNextHop: Int32(hopRecords.count), nextHopCount: Int32(entry.nextHops.count)))
+            for hop in entry.nextHops {
+                let pushed = hop.outLabels.filter { $0 != ReservedLabel.implicitNull }
+                var address: UInt32 = 0
+                if case .v4(let v4) = hop.address { address = v4.rawValue }
+                var slot: Int32 = -2
+                var mac: UInt64 = 0
+                var hasMAC = false
+                if options.localInterfaces.contains(hop.interface) || hop.interface.isEmpty {
+                    slot = -1
+                } else if let known = slotByName[hop.interface] {
+                    slot = known
+                    if let found = macs[interfaceList[Int(known)].index]?[address] {
+                        mac = found
+                        hasMAC = true
+                    }
+                }
+                hopRecords.append(NextHopRecord(interfaceSlot: slot, address: address, mac: mac, hasMAC: hasMAC,
+                                                labelOffset: Int32(labelValues.count), labelCount: Int32(pushed.count)))
+                labelValues.append(contentsOf: pushed)
+            }
+        }
+        entries = .allocate(capacity: max(entryRecords.count, 1))
+        _ = entries.initialize(from: entryRecords)
+        nextHops = .allocate(capacity: max(hopRecords.count, 1))
+        _ = nextHops.initialize(from: hopRecords)
+        labels = .allocate(capacity: max(labelValues.count, 1))
+        _ = labels.initialize(from: labelValues)
+
+        // Label table.
+        var directoryValues = [Int32](repeating: -1, count: Self.directorySize)
+        var chunkValues: [Int32] = []
+        var trieNodes = [TrieNode()]
+        for (slot, entry) in sorted.enumerated() {
+            switch entry.key {
+            case .label(let label):
+                let high = Int(label >> 8) & (Self.directorySize - 1)
+                if directoryValues[high] < 0 {
+                    directoryValues[high] = Int32(chunkValues.count / Self.chunkSize)
+                    chunkValues.append(contentsOf: repeatElement(-1, count: Self.chunkSize))
+                }
+                chunkValues[Int(directoryValues[high]) * Self.chunkSize + Int(label & 0xFF)] = Int32(slot)
+            case .prefix(let prefix):
+                guard case .v4(let address) = prefix.address else { continue }
+                var node = 0
+                for bit in 0..<Int(prefix.length) {
+                    let one = (address.rawValue >> (31 - UInt32(bit))) & 1 == 1
+                    var next = one ? trieNodes[node].one : trieNodes[node].zero
+                    if next < 0 {
+                        next = Int32(trieNodes.count)
+                        trieNodes.append(TrieNode())
+                        if one { trieNodes[node].one = next } else { trieNodes[node].zero = next }
+                    }
+                    node = Int(next)
+                }
+                trieNodes[node].entry = Int32(slot)
+            }
+        }
+        directory = .allocate(capacity: directoryValues.count)
+        _ = directory.initialize(from: directoryValues)
+        chunks = .allocate(capacity: max(chunkValues.count, 1))
+        _ = chunks.initialize(from: chunkValues)
+        trie = .allocate(capacity: trieNodes.count)
+        _ = trie.initialize(from: trieNodes)
+
+        entryCounters = .allocate(capacity: max(sorted.count * 2, 1))
+        entryCounters.initialize(repeating: 0)
+        dropCounters = .allocate(capacity: DropReason.allCases.count)
+        dropCounters.initialize(repeating: 0)
+        icmpCounter = .allocate(capacity: 1)
+        icmpCounter.initialize(to: 0)
+    }
+
+    deinit {
+        directory.deallocate()
+        chunks.deallocate()
+        trie.deallocate()
+        entries.deallocate()
+        nextHops.deallocate()
+        labels.deallocate()
+        interfaces.deallocate()
+        entryCounters.deallocate()
+        dropCounters.deallocate()
+        icmpCounter.deallocate()
+    }
+
+    // MARK: Control-plane reads (racy by design: display only)
+
+    /// Packets and bytes the entry forwarded while this snapshot was current.
+    public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
+        guard let slot = slotByKey[key] else { return nil }
+        return (entryCounters[slot * 2], entryCounters[slot * 2 + 1])
+    }
+
+    public func drops(_ reason: DropReason) -> UInt64 { dropCounters[reason.rawValue] }
+    public var icmpGenerated: UInt64 { icmpCounter.pointee }
+
+    /// The interface slot of a kernel interface index, for the I/O layer (not per packet).
+    public func interfaceSlot(ofIndex index: Int32) -> Int32? {
+        interfaceIndices.firstIndex(of: index).map { Int32($0) }
+    }
+
+    public func interfaceIndex(ofSlot slot: Int32) -> Int32 { interfaces[Int(slot)].index }
+
+    // MARK: Lookups (hot path)
+
+    @inline(__always) func entrySlot(label: UInt32) -> Int32 {
+        let chunk = directory[Int(label >> 8) & (Self.directorySize - 1)]
+        if chunk < 0 { return -1 }
+        return chunks[Int(chunk) * Self.chunkSize + Int(label & 0xFF)]
+    }
+
+    /// Longest prefix match over the trie.
+    @inline(__always) func entrySlot(destination: UInt32) -> Int32 {
+        var node = 0
+        var best = trie[0].entry
+        var bit: UInt32 = 31
+        while true {
+            let next = (destination >> bit) & 1 == 1 ? trie[node].one : trie[node].zero
+            if next < 0 { return best }
+            node = Int(next)
+            if trie[node].entry >= 0 { best = trie[node].entry }
+            if bit == 0 { return best }
+            bit -= 1
+        }
+    }
+
+    @inline(__always) func count(_ slot: Int32, bytes: Int) {
+        entryCounters[Int(slot) * 2] &+= 1
+        entryCounters[Int(slot) * 2 + 1] &+= UInt64(bytes)
+    }
+
+    @inline(__always) func drop(_ reason: DropReason) -> Verdict {
+        dropCounters[reason.rawValue] &+= 1
+        return .drop(reason)
+    }
+}

@@ -1,0 +1,196 @@
+import Testing
+import LDPCodec
+import MPLSTables
+@testable import MPLSForwarding
+
+typealias F = Fixture
+
+@Suite struct LabelOperationTests {
+    let snapshot = F.snapshot()
+
+    @Test func swapRewritesLabelTTLAndLinkHeader() {
+        let run = Run(snapshot, labelled: F.labelled([100], ttl: 64, tc: 5))
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(200, tc: 5, bottom: true, ttl: 63) + F.udp())
+        let counters = snapshot.counters(of: .label(100))
+        #expect(counters?.packets == 1)
+        #expect(counters?.bytes == UInt64(4 + F.udp().count))
+    }
+
+    @Test func swapOfTheHighestLabel() {
+        let run = Run(snapshot, labelled: F.labelled([0xFFFFF]))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(16, bottom: true, ttl: 63) + F.udp())
+    }
+
+    @Test func swapOntoTwoLabels() {
+        let run = Run(snapshot, labelled: F.labelled([103], ttl: 10))
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847)
+            + F.entry(200, bottom: false, ttl: 9) + F.entry(300, bottom: true, ttl: 9) + F.udp())
+    }
+
+    @Test func swapKeepsTheLabelsBelow() {
+        let frame = F.ethernet(type: 0x8847) + F.entry(100, bottom: false, ttl: 30) + F.entry(555, bottom: true, ttl: 64) + F.udp()
+        let run = Run(snapshot, labelled: frame)
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847)
+            + F.entry(200, bottom: false, ttl: 29) + F.entry(555, bottom: true, ttl: 64) + F.udp())
+    }
+
+    @Test func penultimateHopPopCopiesTTLIntoIPAndFixesChecksum() {
+        let run = Run(snapshot, labelled: F.labelled([101], ttl: 10))
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x0800) + F.udp(ttl: 9))
+        #expect(F.checksum(run.output[14..<34]) == 0)
+    }
+
+    @Test func penultimateHopPopKeepsLargerLabelTTLOut() {
+        // Uniform: min(IP TTL, label TTL - 1); the IP TTL never goes up.
+        let run = Run(snapshot, labelled: F.labelled([101], ttl: 200, payload: F.udp(ttl: 30)))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x0800) + F.udp(ttl: 30))
+    }
+
+    @Test func pipeModelLeavesIPTTLAlone() {
+        let pipe = F.snapshot(.pipe)
+        let run = Run(pipe, labelled: F.labelled([101], ttl: 10))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x0800) + F.udp(ttl: 64))
+        let pushed = Run(pipe, ip: F.udp(ttl: 20))
+        #expect(pushed.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(400, bottom: true, ttl: 255) + F.udp(ttl: 20))
+    }
+
+    @Test func popOfInnerLabelCarriesTTLDown() {
+        let frame = F.ethernet(type: 0x8847) + F.entry(101, bottom: false, ttl: 7) + F.entry(555, bottom: true, ttl: 64) + F.udp()
+        let run = Run(snapshot, labelled: frame)
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(555, bottom: true, ttl: 6) + F.udp())
+    }
+
+    @Test func explicitNullIsPoppedAndDelivered() {
+        let run = Run(snapshot, labelled: F.labelled([0], ttl: 5))
+        #expect(run.verdict == .deliver)
+        #expect(run.output == F.udp(ttl: 5))
+        #expect(F.checksum(run.output[0..<20]) == 0)
+        let v6 = Run(snapshot, labelled: F.labelled([2], payload: F.tcp6(src: 1, dport: 80)))
+        #expect(v6.verdict == .deliver)
+        #expect(v6.output == F.tcp6(src: 1, dport: 80))
+    }
+
+    @Test func explicitNullAboveALabelIsPoppedThenLookedUp() {
+        let frame = F.ethernet(type: 0x8847) + F.entry(0, bottom: false, ttl: 20) + F.entry(100, bottom: true, ttl: 64) + F.udp()
+        let run = Run(snapshot, labelled: frame)
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(200, bottom: true, ttl: 19) + F.udp())
+    }
+
+    @Test func egressPopDelivers() {
+        let run = Run(snapshot, labelled: F.labelled([102], ttl: 9))
+        #expect(run.verdict == .deliver)
+        #expect(run.output == F.udp(ttl: 8))
+        #expect(snapshot.counters(of: .label(102))?.packets == 1)
+    }
+
+    @Test func pushOneLabelCopiesIPTTL() {
+        let run = Run(snapshot, ip: F.udp(dst: [10, 9, 200, 1], ttl: 33))
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(400, bottom: true, ttl: 33)
+            + F.udp(dst: [10, 9, 200, 1], ttl: 33))
+        #expect(snapshot.counters(of: .prefix(IPPrefix("10.9.0.0/16")!))?.packets == 1)
+    }
+
+    @Test func pushTakesTheLongestPrefixAndSeveralLabels() {
+        let run = Run(snapshot, ip: F.udp(dst: [10, 9, 1, 7]))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847)
+            + F.entry(401, bottom: false, ttl: 64) + F.entry(402, bottom: true, ttl: 64) + F.udp(dst: [10, 9, 1, 7]))
+    }
+
+    @Test func pushOfImplicitNullSendsPlainIP() {
+        let run = Run(snapshot, ip: F.udp(dst: [10, 8, 0, 1]))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x0800) + F.udp(dst: [10, 8, 0, 1]))
+    }
+
+    @Test func pushWithoutHeadroomIsDropped() {
+        let run = Run(snapshot, ip: F.udp(), headroom: 10)
+        #expect(run.verdict == .drop(.noHeadroom))
+    }
+
+    @Test func unknownDestinationAndLabelsAreCounted() {
+        #expect(Run(snapshot, ip: F.udp(dst: [10, 10, 0, 1])).verdict == .drop(.noEntry))
+        #expect(Run(snapshot, labelled: F.labelled([999])).verdict == .drop(.noEntry))
+        #expect(Run(snapshot, labelled: F.labelled([1])).verdict == .drop(.noEntry))
+        #expect(Run(snapshot, labelled: F.labelled([3])).verdict == .drop(.noEntry))
+        #expect(snapshot.drops(.noEntry) == 4)
+    }
+
+    @Test func missingNeighbourAsksForResolution() {
+        let run = Run(snapshot, labelled: F.labelled([105]))
+        #expect(run.verdict == .drop(.noNeighbor))
+        #expect(run.workspace.unresolvedInterfaceSlot == 1)
+        #expect(run.workspace.unresolvedAddress == IPv4Address("10.0.2.9")!.rawValue)
+        #expect(snapshot.drops(.noNeighbor) == 1)
+    }
+
+    @Test func mtuWithoutDontFragmentIsDropped() {
+        let run = Run(snapshot, labelled: F.labelled([104], payload: F.udp(payload: 1000 - 28)))
+        #expect(run.verdict == .drop(.mtuExceeded))
+        // Exactly the MTU passes.
+        let fits = Run(snapshot, labelled: F.labelled([104], payload: F.udp(payload: 1000 - 28 - 4)))
+        #expect(fits.verdict == .transmit(interfaceSlot: 2))
+    }
+}
+
+@Suite struct MalformedFrameTests {
+    let snapshot = F.snapshot()
+
+    @Test(arguments: [
+        (F.ethernet(type: 0x8847) + [0, 0x06], DropReason.runt),
+        (F.ethernet(type: 0x8847) + F.entry(100, bottom: false, ttl: 64) + [0, 0], .truncatedLabelStack),
+        (F.ethernet(type: 0x8847) + F.entry(100, bottom: false, ttl: 64) + F.entry(200, bottom: false, ttl: 64), .missingBottomOfStack),
+        (F.ethernet(type: 0x8847) + (0..<17).flatMap { F.entry(100, bottom: $0 == 16, ttl: 64) }, .labelStackTooDeep),
+        (F.ethernet(type: 0x8847) + F.entry(101, bottom: true, ttl: 64) + [0x10, 0], .unsupportedPayload),
+        (F.ethernet(type: 0x8847) + F.entry(0, bottom: true, ttl: 64), .unsupportedPayload),
+    ])
+    func malformedFramesAreDroppedWithTheirReason(frame: [UInt8], reason: DropReason) {
+        let run = Run(snapshot, labelled: frame)
+        #expect(run.verdict == .drop(reason))
+        #expect(reason.isMalformed)
+        #expect(snapshot.drops(reason) == 1)
+    }
+
+    @Test func runtIPPacket() {
+        #expect(Run(snapshot, ip: [0x45, 0, 0, 20]).verdict == .drop(.runt))
+    }
+}
+
+@Suite struct ECMPTests {
+    let snapshot = F.snapshot()
+
+    func chosenSlot(_ label: UInt32, flow: Int) -> Int32? {
+        let payload = F.udp(src: [172, 16, UInt8(flow >> 8 & 0xFF), UInt8(flow & 0xFF)], sport: UInt16(1024 + flow % 50000))
+        let run = Run(snapshot, labelled: F.labelled([label], payload: payload))
+        guard case .transmit = run.verdict else { return nil }
+        return run.output[0..<6] == F.mac(F.peerB)[...] ? 0 : (run.output[0..<6] == F.mac(F.peerC)[...] ? 1 : 2)
+    }
+
+    @Test func sameFlowSameHop() {
+        for flow in 0..<50 { #expect(chosenSlot(106, flow: flow) == chosenSlot(106, flow: flow)) }
+    }
+
+    @Test(arguments: [(UInt32(106), 2), (107, 3)])
+    func spreadIsEvenWithinTenPercent(label: UInt32, hops: Int) {
+        var counts = [Int](repeating: 0, count: hops)
+        let flows = 10_000
+        for flow in 0..<flows {
+            guard let slot = chosenSlot(label, flow: flow) else { Issue.record("flow \(flow) not forwarded"); return }
+            counts[Int(slot)] += 1
+        }
+        let share = Double(flows) / Double(hops)
+        for count in counts { #expect(abs(Double(count) - share) <= share * 0.1, "counts \(counts)") }
+    }
+
+    @Test func portsAndIPv6AddressesMatter() {
+        var seen = Set<[UInt8]>()
+        for port in 0..<32 {
+            let run = Run(snapshot, labelled: F.labelled([106], payload: F.tcp6(src: 7, dport: UInt16(1000 + port))))
+            seen.insert(Array(run.output[0..<6]))
+        }
+        #expect(seen.count == 2)
+    }
+}
