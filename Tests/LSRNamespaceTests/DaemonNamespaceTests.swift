@@ -193,6 +193,23 @@ struct DaemonReloadAndRejectionTests {
         #expect(interface?.helloIntervalSeconds == 2)
     }
 
+    @Test func clearNeighborResetsTheSessionAndItComesBack() throws {
+        let lab = try NamespaceLab(prefix: "lsrtc")
+        defer { lab.tearDown() }
+        try lab.build(pair)
+        try lab.waitForConvergence(pair)
+        let output = try lab.exec("r1", [Binaries.lsrctl, "clear", "ldp", "neighbor", "2.2.2.2", "--socket", lab.socket("r1")])
+        #expect(output.contains("session with 2.2.2.2 cleared"))
+        try lab.wait(timeout: 30, "the session to come back") {
+            try lab.log("r1").contains("session down: 2.2.2.2") &&
+                (try lab.show("r1", ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors.first?.state == "OPERATIONAL")
+        }
+        try lab.waitForConvergence(pair)
+        let unknown = try Shell.run(["ip", "netns", "exec", lab.namespace("r1"), Binaries.lsrctl, "clear", "ldp", "neighbor",
+                                     "9.9.9.9", "--socket", lab.socket("r1")])
+        #expect(unknown.status == 1 && unknown.output.contains("no session with 9.9.9.9"))
+    }
+
     @Test func peerWithoutAdjacencyGetsNoSession() throws {
         let lab = try NamespaceLab(prefix: "lsrtn")
         defer { lab.tearDown() }
