@@ -249,6 +249,10 @@ public struct LDPEngine: Sendable {
             guard backoffs[peer]?.isWaiting == true else { return }
             backoffs[peer]?.isWaiting = false
             considerSession(with: peer)
+        case .helloWait(let connection):
+            guard let session = sessions[connection], session.peer == nil,
+                  let pending = session.pendingInitialization else { return }
+            rejectWithoutHello(pending, on: connection)
         }
     }
 

@@ -31,6 +31,9 @@ public enum TimerID: Hashable, Sendable, Codable, CustomStringConvertible {
     case initializationTimeout(ConnectionID)
     /// The active side may try to open a session with this peer again (§2.5.3 backoff).
     case backoff(LDPIdentifier)
+    /// How long an Initialization from an LSR we have no Hello from waits for one before it
+    /// is refused with Session Rejected/No Hello.
+    case helloWait(ConnectionID)
 
     public var description: String {
         switch self {
@@ -40,6 +43,7 @@ public enum TimerID: Hashable, Sendable, Codable, CustomStringConvertible {
         case .keepAliveExpiry(let connection): "keepalive-expiry \(connection)"
         case .initializationTimeout(let connection): "init-timeout \(connection)"
         case .backoff(let peer): "backoff \(peer)"
+        case .helloWait(let connection): "hello-wait \(connection)"
         }
     }
 }

@@ -246,8 +246,34 @@ import LDPCodec
         let connection = ConnectionID.incoming(2)
         harness.handle(.connectionAccepted(connection, local: ip("1.1.1.1"), remote: ip("5.5.5.5")))
         #expect(harness.engine.neighbors(at: harness.now).first?.peer == nil)
-        let outputs = harness.handle(.dataReceived(connection, initialization(from: "5.5.5.5:0", to: "1.1.1.1:0")))
+        let waiting = harness.handle(.dataReceived(connection, initialization(from: "5.5.5.5:0", to: "1.1.1.1:0")))
+        // The Initialization waits a moment for a Hello from 5.5.5.5; none comes.
+        #expect(waiting.contains(.armTimer(.helloWait(connection), after: .seconds(2))))
+        #expect(waiting.sentMessages.isEmpty)
+        let outputs = harness.advance(to: 2, firing: .helloWait(connection))
         expectRejected(outputs, connection, .sessionRejectedNoHello)
+    }
+
+    @Test func initializationJustBeforeTheHelloIsAccepted() {
+        // The peer heard our Hello, connected, and its own first Hello is still on its way.
+        var harness = EngineHarness(Self.configuration)
+        harness.start(interfaces: ["eth0": "10.0.0.1"])
+        let connection = ConnectionID.incoming(4)
+        harness.handle(.connectionAccepted(connection, local: ip("1.1.1.1"), remote: ip("2.2.2.2")))
+        let waiting = harness.handle(.dataReceived(connection, initialization(from: "2.2.2.2:0", to: "1.1.1.1:0")))
+        #expect(waiting.sentMessages.isEmpty)
+        let afterHello = harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
+                                                       ttl: 255, bytes: helloBytes(from: "2.2.2.2", gtsm: true, transport: "2.2.2.2")))
+        #expect(afterHello.contains(.cancelTimer(.helloWait(connection))))
+        #expect(afterHello.contains(.setGTSM(connection)))
+        // Our Initialization and KeepAlive answer it: the session goes to OPENREC.
+        let bodies = afterHello.sentMessages.map(\.body)
+        #expect(bodies.contains { if case .initialization = $0 { true } else { false } })
+        #expect(bodies.contains { if case .keepAlive = $0 { true } else { false } })
+        #expect(harness.engine.neighbors(at: harness.now).first?.peer == ldpID("2.2.2.2:0"))
+        #expect(harness.engine.neighbors(at: harness.now).first?.state == .openReceived)
+        // A late hello-wait timer does nothing.
+        #expect(harness.advance(to: 2, firing: .helloWait(connection)).sentMessages.isEmpty)
     }
 
     @Test func zeroKeepAliveIsRejected() {

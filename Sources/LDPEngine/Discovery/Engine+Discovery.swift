@@ -161,6 +161,7 @@ extension LDPEngine {
             // must know us before our Initialization arrives, or it answers No Hello (§2.5.3)
             // and the session waits out a backoff.
             if !accepted.isTargeted, activeHelloTargets.contains(target) { sendHello(to: target) }
+            adoptWaitingConnections(for: accepted.peer, transportAddress: accepted.transportAddress)
         }
         considerSession(with: accepted.peer)
     }

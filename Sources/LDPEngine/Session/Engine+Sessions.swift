@@ -286,10 +286,14 @@ extension LDPEngine {
             drive(connection, .unacceptableInitializationReceived(code), reason: reason, notification: notification)
         }
         guard session.peer != nil else {
-            // §2.5.3: no Hello adjacency for this connection.
-            outputs.append(.event(.connectionRejected(connection: connection, remote: session.remoteAddress,
-                                                      reason: "no hello adjacency with \(sender)")))
-            return reject(.sessionRejectedNoHello, "no hello adjacency with \(sender) at \(session.remoteAddress)")
+            // §2.5.3: no Hello adjacency for this connection. The sender's first Hello is often
+            // just behind its connection (both leave when it hears our Hello): wait a moment
+            // for it before refusing, rather than sending the peer into a 15 s backoff.
+            guard session.pendingInitialization == nil else { return }
+            sessions[connection]?.pendingInitialization = PendingInitialization(
+                initialization: initialization, message: message, sender: sender)
+            outputs.append(.armTimer(.helloWait(connection), after: Self.helloWaitForInitialization))
+            return
         }
         // Only before our side is open do the parameters matter; later the machine refuses it.
         guard session.state == .initialized || session.state == .openSent else {
@@ -302,6 +306,42 @@ extension LDPEngine {
             // Received PDUs stay checked against our own proposal: what we said we accept.
             sessions[connection]?.negotiated = negotiated
             drive(connection, .acceptableInitializationReceived, reason: "Initialization accepted")
+        }
+    }
+
+    static let helloWaitForInitialization = EngineDuration.seconds(2)
+
+    /// §2.5.3: still no Hello adjacency for the sender of this Initialization.
+    mutating func rejectWithoutHello(_ pending: PendingInitialization, on connection: ConnectionID) {
+        guard let session = sessions[connection] else { return }
+        sessions[connection]?.pendingInitialization = nil
+        outputs.append(.event(.connectionRejected(connection: connection, remote: session.remoteAddress,
+                                                  reason: "no hello adjacency with \(pending.sender)")))
+        let notification = NotificationMessage(status: Status(code: .sessionRejectedNoHello, isFatal: true,
+                                                              messageID: pending.message.id,
+                                                              messageType: MessageType.initialization.rawValue))
+        drive(connection, .unacceptableInitializationReceived(.sessionRejectedNoHello),
+              reason: "no hello adjacency with \(pending.sender) at \(session.remoteAddress)", notification: notification)
+    }
+
+    /// A new adjacency: a connection waiting for this peer's Hello may now go on (§2.5.3).
+    mutating func adoptWaitingConnections(for peer: LDPIdentifier, transportAddress: IPv4Address) {
+        for (connection, session) in sessions.sorted(by: { $0.key < $1.key }) {
+            guard session.peer == nil, let pending = session.pendingInitialization, pending.sender == peer,
+                  session.remoteAddress == .v4(transportAddress) else { continue }
+            outputs.append(.cancelTimer(.helloWait(connection)))
+            guard role(towards: transportAddress) == .passive, connectionByPeer[peer] == nil else {
+                rejectWithoutHello(pending, on: connection)
+                continue
+            }
+            sessions[connection]?.peer = peer
+            sessions[connection]?.pendingInitialization = nil
+            connectionByPeer[peer] = connection
+            if usesGTSM(adjacencies(of: peer)) {
+                sessions[connection]?.gtsm = true
+                outputs.append(.setGTSM(connection))
+            }
+            receiveInitialization(pending.initialization, message: pending.message, from: peer, on: connection)
         }
     }
 

@@ -54,7 +54,10 @@ struct Session: Sendable {
     var sent = MessageCounters()
     var received = MessageCounters()
     let md5: Bool
-    let gtsm: Bool
+    var gtsm: Bool
+    /// An Initialization that arrived before any Hello from its sender: held for a moment,
+    /// since the sender's first Hello and its connection often race (see `helloWait`).
+    var pendingInitialization: PendingInitialization?
     /// The peer's capabilities, updated by Capability messages after OPERATIONAL (RFC 5561).
     var peerCapabilities = PeerCapabilities()
     var hasBeenOperational: Bool { operationalSince != nil }
@@ -71,6 +74,12 @@ struct Session: Sendable {
         self.lastReceived = now
         self.framer = PDUFramer(maximumLength: receiveLimit)
     }
+}
+
+struct PendingInitialization: Sendable {
+    var initialization: InitializationMessage
+    var message: Message
+    var sender: LDPIdentifier
 }
 
 /// §2.5.3: "the active LSR SHOULD throttle its attempts ... an initial delay no less than
