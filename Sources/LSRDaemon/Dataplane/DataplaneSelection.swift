@@ -19,7 +19,17 @@ public enum DataplaneSelection {
     }
 
     public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
-        let kernelReason = kernelMPLSUnavailableReason()
+        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], logger: logger)
+    }
+
+    /// The backends for `configuration`'s dataplane mode and kernel options.
+    public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
+        try installers(for: configuration.dataplane, kernel: configuration.kernel,
+                       interfaces: configuration.interfaces.map(\.name), logger: logger)
+    }
+
+    public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions, interfaces: [String],
+                                  logger: Logger, kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
             if let kernelReason {
@@ -32,9 +42,18 @@ public enum DataplaneSelection {
         case .userspace:
             break
         }
+        var installers: [any LFIBInstaller] = []
+        if mode == .kernel || mode == .both || (mode == .auto && kernelReason == nil) {
+            do {
+                installers.append(try KernelInstaller(options: options, interfaces: interfaces, logger: logger))
+            } catch {
+                throw DataplaneUnavailable(description: "kernel dataplane: \(error)")
+            }
+        }
+        if mode == .kernel || (mode == .auto && kernelReason == nil) { return installers }
         // The forwarding backends come with their own work; until then the LFIB is recorded
         // and shown, and nothing is forwarded.
         logger.warning("this build records the LFIB but does not forward yet (dataplane '\(mode.rawValue)')")
-        return [RecordingInstaller()]
+        return installers + [RecordingInstaller()]
     }
 }
