@@ -137,7 +137,6 @@ check "SIGTERM: no labelled route left on LER1" sh -c '! $IP netns exec ler1 ip 
 check "SIGTERM: LER1's policy rule removed" sh -c '! $IP netns exec ler1 ip rule show | grep -q "lookup 193"'
 check "SIGTERM: the IGP's static route on LER1 is untouched" sh -c '$IP netns exec ler1 ip route show | grep -q "^172.16.3.1 via 10.0.1.2"'
 
-if [ "${BENCH:-0}" = 1 ] && [ -f /bench.sh ]; then sh /bench.sh; fi
 if [ $failures -ne 0 ]; then
     for ns in ler1 lsr ler2; do echo "---- lsrd log of $ns"; tail -n 30 /tmp/$ns.log; done
 fi

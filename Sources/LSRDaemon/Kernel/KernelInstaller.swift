@@ -100,11 +100,19 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     public func apply(_ changes: [LFIBChange]) {
         lock.lock()
         defer { lock.unlock() }
+        // One lookup per interface and batch: if_nametoindex costs a socket and an ioctl.
+        var indexes: [String: Int32?] = [:]
+        let interfaceIndex = { (name: String) -> Int32? in
+            if let known = indexes[name] { return known }
+            let index = Self.interfaceIndex(name)
+            indexes[name] = index
+            return index
+        }
         for change in changes {
             lfib.apply(change)
             let result: KernelRouteError?
             do {
-                let request = try KernelRouteRequest.make(for: change, placement: placement, interfaceIndex: Self.interfaceIndex)
+                let request = try KernelRouteRequest.make(for: change, placement: placement, interfaceIndex: interfaceIndex)
                 result = writer.perform(request)
             } catch {
                 result = error
