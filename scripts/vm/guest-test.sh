@@ -29,6 +29,10 @@ for ns in ler1 lsr ler2; do
 done
 ip link add a1 netns ler1 type veth peer name b1 netns lsr
 ip link add a2 netns ler2 type veth peer name b2 netns lsr
+# A second LSR-LER2 link for equal-cost multipath (used at the end).
+ip link add a3 netns ler2 type veth peer name b3 netns lsr
+in_ns lsr ip addr add 10.0.3.2/24 dev b3
+in_ns ler2 ip addr add 10.0.3.1/24 dev a3
 in_ns ler1 ip addr add 1.1.1.1/32 dev lo
 in_ns ler1 ip addr add 172.16.1.1/32 dev lo
 in_ns ler1 ip addr add 10.0.1.1/24 dev a1
@@ -38,7 +42,7 @@ in_ns lsr ip addr add 10.0.2.2/24 dev b2
 in_ns ler2 ip addr add 3.3.3.3/32 dev lo
 in_ns ler2 ip addr add 172.16.3.1/32 dev lo
 in_ns ler2 ip addr add 10.0.2.1/24 dev a2
-for link in "ler1 a1" "lsr b1" "lsr b2" "ler2 a2"; do set -- $link; in_ns $1 ip link set $2 up; done
+for link in "ler1 a1" "lsr b1" "lsr b2" "lsr b3" "ler2 a2" "ler2 a3"; do set -- $link; in_ns $1 ip link set $2 up; done
 
 lsr_routes() {
     in_ns lsr ip route replace 1.1.1.1/32 via 10.0.1.1
@@ -54,7 +58,7 @@ in_ns lsr sysctl -qw net.ipv4.ip_forward=0
 for ns in ler1 ler2; do in_ns $ns sysctl -qw net.ipv4.ip_forward=1; done
 
 router_id() { case $1 in ler1) echo 1.1.1.1;; lsr) echo 2.2.2.2;; ler2) echo 3.3.3.3;; esac; }
-interfaces() { case $1 in ler1) echo a1;; lsr) echo "b1 b2";; ler2) echo a2;; esac; }
+interfaces() { case $1 in ler1) echo a1;; lsr) echo "b1 b2 b3";; ler2) echo "a2 a3";; esac; }
 start_lsrd() {
     ns=$1
     {
@@ -128,6 +132,15 @@ dump restarted
 lsr_routes
 check "after the routes return, the pings cross again" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $IP netns exec ler1 ping -c 1 -W 1 -I 172.16.1.1 172.16.3.1 >/dev/null && exit 0; sleep 1; done; exit 1'
 dump final
+
+# ECMP: two equal-cost IGP next hops toward LER2 make one multipath MPLS route on the LSR.
+for prefix in 3.3.3.3/32 172.16.3.1/32; do
+    in_ns lsr ip route replace $prefix nexthop via 10.0.2.1 dev b2 nexthop via 10.0.3.1 dev b3
+done
+multipath() { in_ns lsr ip -f mpls route show | grep -q 'nexthop via inet 10.0.3.1 dev b3'; }
+check "ECMP: the LSR installs a multipath MPLS route over b2 and b3" wait_for 20 multipath
+check "ECMP: the pings cross the multipath route" ping_across
+dump ecmp
 
 # A clean stop removes lsrd's routes and rule.
 for ns in ler1 lsr ler2; do eval "kill -TERM \$pid_$ns"; done
