@@ -69,4 +69,13 @@ for stage, node in stages:
         else:
             failed = True
             print(f"not ok - {stage} {node}: {kind} routes differ from the LFIB\n    kernel {kernel}\n    lfib   {wanted}")
+    # lsrd's own drift report (its netlink dump against its LFIB) must agree: no drift.
+    text = found.get((stage, node, "dataplane"), "")
+    backends = json.loads(text[text.find("{"):])["backends"] if "{" in text else []
+    kernel = [backend for backend in backends if backend["name"] == "kernel"]
+    if kernel and kernel[0]["drift"] == []:
+        print(f"ok - {stage} {node}: lsrd reports no drift ({kernel[0]['state']})")
+    else:
+        failed = True
+        print(f"not ok - {stage} {node}: lsrd's dataplane view: {kernel or text[:300]}")
 sys.exit(1 if failed else 0)

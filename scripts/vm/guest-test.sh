@@ -87,6 +87,7 @@ dump() { # STAGE
         echo "==== $1 $ns mpls"; in_ns $ns ip -f mpls route show
         echo "==== $1 $ns ftn"; in_ns $ns ip route show table 193
         echo "==== $1 $ns lfib"; lfib_json $ns
+        echo "==== $1 $ns dataplane"; lsrctl show dataplane --json --socket /tmp/$ns.sock
     done
     echo "==== end"
 }
