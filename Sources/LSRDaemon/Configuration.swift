@@ -19,7 +19,7 @@
 //   labels-for: all                    # all, host-routes, or a list of prefixes
 //   dataplane: auto                    # kernel, userspace, both, auto
 //   kernel:                            # the kernel dataplane (kernel, both, auto)
-//     platform-labels: 100000          # sets net.mpls.platform_labels (default: left alone)
+//     platform-labels: 100000          # sets net.mpls.platform_labels (default: when 0, label-range's end + 1)
 //     mpls-input: true                 # sets net.mpls.conf.<if>.input=1 on LDP interfaces
 //     keep-routes: false               # leave the routes in the kernel at shutdown
 //     ftn-table: 193                   # IPv4 table of labelled (push) routes
@@ -37,7 +37,7 @@ public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
 
 /// How the kernel dataplane prepares and leaves the kernel.
 public struct KernelDataplaneOptions: Codable, Sendable, Equatable {
-    /// net.mpls.platform_labels to set; nil leaves it as it is.
+    /// net.mpls.platform_labels to set; nil leaves it as it is, unless it is 0 (then it covers the label range).
     public var platformLabels: UInt32?
     public var enableMPLSInput = true
     public var keepRoutes = false

@@ -67,7 +67,8 @@ start_lsrd() {
         for interface in $(interfaces $ns); do echo "  - { name: $interface, hello-interval: 1, hold-time: 3 }"; done
         echo "label-range: 100-9999"
         echo "dataplane: kernel"
-        echo "kernel: { platform-labels: 10000 }"
+        # LER1 relies on the default: platform_labels sized from the label range.
+        [ $ns = ler1 ] || echo "kernel: { platform-labels: 10000 }"
         echo "control-socket: /tmp/$ns.sock"
     } > /tmp/$ns.yaml
     # A simple command, so that $! is lsrd itself (ip netns exec execs in place).

@@ -25,11 +25,11 @@ public enum DataplaneSelection {
     /// The backends for `configuration`'s dataplane mode and kernel options.
     public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
         try installers(for: configuration.dataplane, kernel: configuration.kernel,
-                       interfaces: configuration.interfaces.map(\.name), logger: logger)
+                       interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange, logger: logger)
     }
 
     public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions, interfaces: [String],
-                                  logger: Logger, kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
+                                  labelRange: ClosedRange<UInt32>? = nil, logger: Logger, kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
             if let kernelReason {
@@ -45,7 +45,7 @@ public enum DataplaneSelection {
         var installers: [any LFIBInstaller] = []
         if mode == .kernel || mode == .both || (mode == .auto && kernelReason == nil) {
             do {
-                installers.append(try KernelInstaller(options: options, interfaces: interfaces, logger: logger))
+                installers.append(try KernelInstaller(options: options, interfaces: interfaces, labelRange: labelRange, logger: logger))
             } catch {
                 throw DataplaneUnavailable(description: "kernel dataplane: \(error)")
             }

@@ -22,13 +22,16 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
 
     /// Prepares the kernel (sysctls, policy rule) and removes routes an earlier lsrd left behind.
     /// Throws only when netlink itself is unusable.
-    public init(options: KernelDataplaneOptions, interfaces: [String], logger: Logger) throws {
+    /// `labelRange` sizes net.mpls.platform_labels when the options leave it open and the kernel
+    /// has it at 0 (a new namespace), where no incoming label could be installed.
+    public init(options: KernelDataplaneOptions, interfaces: [String], labelRange: ClosedRange<UInt32>? = nil,
+                logger: Logger) throws {
         self.options = options
         placement = KernelRoutePlacement(protocolNumber: Daemon.routeProtocol, ftnTable: options.ftnTable,
                                          ftnRulePriority: options.ftnRulePriority)
         self.logger = logger
         writer = try NetlinkRouteWriter()
-        prepareSysctls(interfaces: interfaces)
+        prepareSysctls(interfaces: interfaces, labelRange: labelRange)
         if let problem = writer.addRule(table: placement.ftnTable, priority: placement.ftnRulePriority,
                                         protocolNumber: placement.protocolNumber) {
             setupProblems.append(problem.description)
@@ -39,11 +42,16 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
 
     // MARK: Start-up
 
-    private func prepareSysctls(interfaces: [String]) {
+    private func prepareSysctls(interfaces: [String], labelRange: ClosedRange<UInt32>?) {
         let labelsPath = "/proc/sys/net/mpls/platform_labels"
         let current = KernelSysctl.read(labelsPath).flatMap { UInt32($0) } ?? 0
-        if let wanted = options.platformLabels, wanted != current {
+        var wanted = options.platformLabels
+        if wanted == nil, current == 0, let labelRange {
+            wanted = labelRange.upperBound + 1
+        }
+        if let wanted, wanted != current {
             note(KernelSysctl.write(labelsPath, "\(wanted)"))
+            logger.info("kernel dataplane: net.mpls.platform_labels set to \(wanted)")
         }
         guard options.enableMPLSInput else { return }
         for interface in interfaces {
