@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "LDPEngine", dependencies: ["LDPCodec", "MPLSTables"]),
         // Throughput and convergence figures (a benchmark, not a test).
         .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine", "MPLSTables", "CLinuxShims"], path: "Sources/LDPBench"),
+        // Kernel route install rate against `ip -batch` (run inside a namespace or the test VM).
+        .executableTarget(name: "lsr-kernel-bench", dependencies: ["LSRDaemon", "LDPCodec", "MPLSTables",
+                                                                  .product(name: "Logging", package: "swift-log")],
+                          path: "Sources/KernelBench"),
         // libnl-3 / libnl-route-3: the one place that talks netlink.
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),

@@ -18,6 +18,12 @@
 //   label-control: independent         # or ordered
 //   labels-for: all                    # all, host-routes, or a list of prefixes
 //   dataplane: auto                    # kernel, userspace, both, auto
+//   kernel:                            # the kernel dataplane (kernel, both, auto)
+//     platform-labels: 100000          # sets net.mpls.platform_labels (default: when 0, label-range's end + 1)
+//     mpls-input: true                 # sets net.mpls.conf.<if>.input=1 on LDP interfaces
+//     keep-routes: false               # leave the routes in the kernel at shutdown
+//     ftn-table: 193                   # IPv4 table of labelled (push) routes
+//     ftn-rule-priority: 1000          # its `ip rule`, consulted before main (32766)
 //   control-socket: /run/lsrd/r1.sock
 //   log-level: info
 
@@ -27,6 +33,17 @@ import Yams
 
 public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
     case kernel, userspace, both, auto
+}
+
+/// How the kernel dataplane prepares and leaves the kernel.
+public struct KernelDataplaneOptions: Codable, Sendable, Equatable {
+    /// net.mpls.platform_labels to set; nil leaves it as it is, unless it is 0 (then it covers the label range).
+    public var platformLabels: UInt32?
+    public var enableMPLSInput = true
+    public var keepRoutes = false
+    public var ftnTable: UInt32 = 193
+    public var ftnRulePriority: UInt32 = 1000
+    public init() {}
 }
 
 public enum LogLevelSetting: String, Codable, Sendable, CaseIterable {
@@ -88,6 +105,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var labelControl = LabelControl.independent
     public var labelsFor = LabelsFor.all
     public var dataplane = DataplaneMode.auto
+    public var kernel = KernelDataplaneOptions()
     public var controlSocket: String?
     public var logLevel = LogLevelSetting.info
 
@@ -258,7 +276,7 @@ struct ConfigurationReader {
     static let topLevelKeys = [
         "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
         "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
-        "dataplane", "control-socket", "log-level",
+        "dataplane", "kernel", "control-socket", "log-level",
     ]
 
     func read(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
@@ -328,6 +346,7 @@ struct ConfigurationReader {
         }
         if let node = top["labels-for"]?.value { configuration.labelsFor = try labelsFor(node) }
         if let node = top["dataplane"]?.value { configuration.dataplane = try choice(node, "dataplane", DataplaneMode.self) }
+        if let node = top["kernel"]?.value { configuration.kernel = try kernelOptions(node) }
         if let node = top["control-socket"]?.value {
             let path = try scalar(node, "control-socket")
             guard path.hasPrefix("/") else { throw error(node, "control-socket", "must be an absolute path") }
@@ -335,6 +354,38 @@ struct ConfigurationReader {
         }
         if let node = top["log-level"]?.value { configuration.logLevel = try choice(node, "log-level", LogLevelSetting.self) }
         return configuration
+    }
+
+    func kernelOptions(_ node: Node) throws(ConfigurationError) -> KernelDataplaneOptions {
+        let fields = try pairs(node, context: "kernel",
+                               allowed: ["platform-labels", "mpls-input", "keep-routes", "ftn-table", "ftn-rule-priority"])
+        var options = KernelDataplaneOptions()
+        if let value = fields["platform-labels"]?.value {
+            let text = try scalar(value, "kernel.platform-labels")
+            // The kernel accepts at most 2^20 labels (one per 20-bit label value).
+            guard let count = UInt32(text), count <= ReservedLabel.maximum + 1 else {
+                throw error(value, "kernel.platform-labels", "'\(text)' is not a label count in 0...1048576")
+            }
+            options.platformLabels = count
+        }
+        if let value = fields["mpls-input"]?.value { options.enableMPLSInput = try bool(value, "kernel.mpls-input") }
+        if let value = fields["keep-routes"]?.value { options.keepRoutes = try bool(value, "kernel.keep-routes") }
+        if let value = fields["ftn-table"]?.value {
+            let text = try scalar(value, "kernel.ftn-table")
+            // 0 is unspecified; 253-255 are default, main and local.
+            guard let table = UInt32(text), table > 0, !(253...255).contains(table) else {
+                throw error(value, "kernel.ftn-table", "'\(text)' is not a table number other than 0, 253, 254, 255")
+            }
+            options.ftnTable = table
+        }
+        if let value = fields["ftn-rule-priority"]?.value {
+            let text = try scalar(value, "kernel.ftn-rule-priority")
+            guard let priority = UInt32(text), priority > 0, priority < 32766 else {
+                throw error(value, "kernel.ftn-rule-priority", "'\(text)' must be in 1...32765, before the main table's rule")
+            }
+            options.ftnRulePriority = priority
+        }
+        return options
     }
 
     func readInterface(_ item: Node) throws(ConfigurationError) -> DaemonConfiguration.Interface {

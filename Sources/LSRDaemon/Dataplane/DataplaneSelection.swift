@@ -19,7 +19,17 @@ public enum DataplaneSelection {
     }
 
     public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
-        let kernelReason = kernelMPLSUnavailableReason()
+        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], logger: logger)
+    }
+
+    /// The backends for `configuration`'s dataplane mode and kernel options.
+    public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
+        try installers(for: configuration.dataplane, kernel: configuration.kernel,
+                       interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange, logger: logger)
+    }
+
+    public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions, interfaces: [String],
+                                  labelRange: ClosedRange<UInt32>? = nil, logger: Logger, kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
             if let kernelReason {
@@ -32,14 +42,30 @@ public enum DataplaneSelection {
         case .userspace:
             break
         }
+        let kernelAvailable = kernelReason == nil
+        var installers: [any LFIBInstaller] = []
+        if mode == .kernel || mode == .both || (mode == .auto && kernelAvailable) {
+            do {
+                installers.append(try KernelInstaller(options: options, interfaces: interfaces, labelRange: labelRange, logger: logger))
+            } catch {
+                throw DataplaneUnavailable(description: "kernel dataplane: \(error)")
+            }
+        }
         switch mode {
-        case .userspace, .auto:
+        case .kernel:
+            return installers
+        case .auto:
+            // The kernel forwards where it can; the userspace engine where it cannot.
+            return kernelAvailable ? installers : [UserspaceInstaller()]
+        case .userspace:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
             return [UserspaceInstaller()]
-        case .kernel, .both:
-            // The kernel netlink installer comes with its own work; until then the LFIB is recorded.
-            logger.warning("this build records the LFIB but does not program the kernel yet (dataplane '\(mode.rawValue)')")
-            return [RecordingInstaller()]
+        case .both:
+            // The kernel's table is programmed and it forwards every interface; the userspace
+            // engine would take the same frames off the same interfaces, so it only records
+            // here until interfaces can be split between the planes.
+            logger.warning("dataplane 'both': the kernel forwards; the userspace engine records the LFIB only")
+            return installers + [RecordingInstaller()]
         }
     }
 }

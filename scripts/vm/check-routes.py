@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Compares, at every stage the guest printed, each node's kernel routes (`ip -f mpls route`,
+`ip route show table 193`) with its LFIB (`lsrctl --json show lfib`). Exit status 1 on a mismatch."""
+import json
+import re
+import sys
+
+
+def sections(text):
+    found, name, lines = {}, None, []
+    for line in text.splitlines():
+        if line.startswith("==== "):
+            if name:
+                found[name] = "\n".join(lines)
+            name = None if line == "==== end" else tuple(line[5:].split())
+            lines = []
+        elif name:
+            lines.append(line)
+    return found
+
+
+def routes(text):
+    """Kernel routes as {destination: sorted [(via, dev, labels)]}; continuation lines are nexthops."""
+    result, current = {}, None
+    for line in text.splitlines():
+        # A node without FTN routes has no table 193: iproute2 says so instead of listing nothing.
+        if not line.strip() or line.startswith(("Error:", "Dump terminated")):
+            continue
+        words = line.split()
+        if not line[0].isspace():
+            current = words[0]
+            result[current] = []
+        if "dev" in words:
+            labels = []
+            for key in ("as", "mpls"):  # swap: "as to 200/300", push: "encap mpls 200/300"
+                if key in words:
+                    index = words.index(key) + (2 if key == "as" else 1)
+                    labels = [int(label) for label in words[index].split("/")]
+            via = words[words.index("inet") + 1] if "inet" in words else (words[words.index("via") + 1] if "via" in words else None)
+            result[current].append((via, words[words.index("dev") + 1], tuple(labels)))
+    return {key: sorted(value) for key, value in result.items()}
+
+
+def lfib(text, labelled):
+    start = text.find("{")
+    entries = json.loads(text[start:])["entries"] if start >= 0 else []
+    result = {}
+    for entry in entries:
+        if (entry.get("inLabel") is not None) != labelled:
+            continue
+        key = str(entry["inLabel"]) if labelled else entry["fec"].removesuffix("/32")
+        result[key] = sorted((hop.get("address"), hop["interface"], tuple(l for l in hop["outLabels"] if l != 3))
+                             for hop in entry["nexthops"])
+    return result
+
+
+found = sections(open(sys.argv[1], errors="replace").read())
+stages = sorted({(stage, node) for stage, node, _ in found})
+if not stages:
+    print("not ok - no route dumps in the console")
+    sys.exit(1)
+failed = False
+for stage, node in stages:
+    for kind, labelled in (("mpls", True), ("ftn", False)):
+        kernel = routes(found.get((stage, node, kind), ""))
+        wanted = lfib(found.get((stage, node, "lfib"), ""), labelled)
+        if kernel == wanted:
+            print(f"ok - {stage} {node}: {len(kernel)} {kind} routes match the LFIB")
+        else:
+            failed = True
+            print(f"not ok - {stage} {node}: {kind} routes differ from the LFIB\n    kernel {kernel}\n    lfib   {wanted}")
+    # lsrd's own drift report (its netlink dump against its LFIB) must agree: no drift.
+    text = found.get((stage, node, "dataplane"), "")
+    backends = json.loads(text[text.find("{"):])["backends"] if "{" in text else []
+    kernel = [backend for backend in backends if backend["name"] == "kernel"]
+    if kernel and kernel[0]["drift"] == []:
+        print(f"ok - {stage} {node}: lsrd reports no drift ({kernel[0]['state']})")
+    else:
+        failed = True
+        print(f"not ok - {stage} {node}: lsrd's dataplane view: {kernel or text[:300]}")
+sys.exit(1 if failed else 0)

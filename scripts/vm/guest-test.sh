@@ -1,0 +1,158 @@
+#!/bin/sh
+# Runs inside the VM (busybox sh, real iproute2 `ip`): LER1 - LSR - LER2 in namespaces, lsrd in
+# `kernel` mode in each. Prints "ok -"/"not ok -" lines and, between ==== markers, each node's
+# kernel routes and LFIB for scripts/vm/check-routes.py. Exit status: the number of failures.
+failures=0
+# Debian's static busybox runs its own applets before PATH: name the real iproute2 explicitly.
+export IP=/usr/local/bin/ip
+ip() { $IP "$@"; }
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+check() { # DESCRIPTION COMMAND...
+    description=$1; shift
+    if "$@" >/tmp/check.out 2>&1; then ok "$description"; else not_ok "$description"; sed 's/^/    /' /tmp/check.out; fi
+}
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+# wait_for SECONDS COMMAND...: polls every half second.
+wait_for() {
+    limit=$(( $1 * 2 )); shift
+    while [ $limit -gt 0 ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.5; limit=$((limit - 1))
+    done
+    return 1
+}
+
+for ns in ler1 lsr ler2; do
+    ip netns add $ns
+    in_ns $ns ip link set lo up
+done
+ip link add a1 netns ler1 type veth peer name b1 netns lsr
+ip link add a2 netns ler2 type veth peer name b2 netns lsr
+# A second LSR-LER2 link for equal-cost multipath (used at the end).
+ip link add a3 netns ler2 type veth peer name b3 netns lsr
+in_ns lsr ip addr add 10.0.3.2/24 dev b3
+in_ns ler2 ip addr add 10.0.3.1/24 dev a3
+in_ns ler1 ip addr add 1.1.1.1/32 dev lo
+in_ns ler1 ip addr add 172.16.1.1/32 dev lo
+in_ns ler1 ip addr add 10.0.1.1/24 dev a1
+in_ns lsr ip addr add 2.2.2.2/32 dev lo
+in_ns lsr ip addr add 10.0.1.2/24 dev b1
+in_ns lsr ip addr add 10.0.2.2/24 dev b2
+in_ns ler2 ip addr add 3.3.3.3/32 dev lo
+in_ns ler2 ip addr add 172.16.3.1/32 dev lo
+in_ns ler2 ip addr add 10.0.2.1/24 dev a2
+for link in "ler1 a1" "lsr b1" "lsr b2" "lsr b3" "ler2 a2" "ler2 a3"; do set -- $link; in_ns $1 ip link set $2 up; done
+
+lsr_routes() {
+    in_ns lsr ip route replace 1.1.1.1/32 via 10.0.1.1
+    in_ns lsr ip route replace 172.16.1.1/32 via 10.0.1.1
+    in_ns lsr ip route replace 3.3.3.3/32 via 10.0.2.1
+    in_ns lsr ip route replace 172.16.3.1/32 via 10.0.2.1
+}
+for prefix in 2.2.2.2/32 3.3.3.3/32 172.16.3.1/32 10.0.2.0/24; do in_ns ler1 ip route add $prefix via 10.0.1.2; done
+for prefix in 2.2.2.2/32 1.1.1.1/32 172.16.1.1/32 10.0.1.0/24; do in_ns ler2 ip route add $prefix via 10.0.2.2; done
+lsr_routes
+# The LSR must not forward IP: whatever crosses it is label switched.
+in_ns lsr sysctl -qw net.ipv4.ip_forward=0
+for ns in ler1 ler2; do in_ns $ns sysctl -qw net.ipv4.ip_forward=1; done
+
+router_id() { case $1 in ler1) echo 1.1.1.1;; lsr) echo 2.2.2.2;; ler2) echo 3.3.3.3;; esac; }
+interfaces() { case $1 in ler1) echo a1;; lsr) echo "b1 b2 b3";; ler2) echo "a2 a3";; esac; }
+start_lsrd() {
+    ns=$1
+    {
+        echo "router-id: $(router_id $ns)"
+        echo "interfaces:"
+        for interface in $(interfaces $ns); do echo "  - { name: $interface, hello-interval: 1, hold-time: 3 }"; done
+        echo "label-range: 100-9999"
+        echo "dataplane: kernel"
+        # LER1 relies on the default: platform_labels sized from the label range.
+        [ $ns = ler1 ] || echo "kernel: { platform-labels: 10000 }"
+        echo "control-socket: /tmp/$ns.sock"
+    } > /tmp/$ns.yaml
+    # A simple command, so that $! is lsrd itself (ip netns exec execs in place).
+    $IP netns exec $ns lsrd --config /tmp/$ns.yaml >>/tmp/$ns.log 2>&1 &
+    eval "pid_$ns=$!"
+}
+lfib_json() { lsrctl show lfib --json --socket /tmp/$1.sock; }
+for ns in ler1 lsr ler2; do start_lsrd $ns; done
+
+# Converged when both ingress LERs have a labelled route to the far customer address.
+ftn_present() { in_ns $1 ip route show table 193 | grep -q "^$2 .*encap mpls"; }
+converged() { ftn_present ler1 172.16.3.1 && ftn_present ler2 172.16.1.1 && in_ns lsr ip -f mpls route show | grep -q .; }
+check "the LERs get labelled routes (LDP converged, routes installed)" wait_for 40 converged
+
+dump() { # STAGE
+    for ns in ler1 lsr ler2; do
+        echo "==== $1 $ns mpls"; in_ns $ns ip -f mpls route show
+        echo "==== $1 $ns ftn"; in_ns $ns ip route show table 193
+        echo "==== $1 $ns lfib"; lfib_json $ns
+        echo "==== $1 $ns dataplane"; lsrctl show dataplane --json --socket /tmp/$ns.sock
+    done
+    echo "==== end"
+}
+dump converged
+
+mpls_rx_packets() { in_ns lsr ip -s -f mpls link show dev b1 | awk '/RX:/ { getline; print $2; exit }'; }
+before=$(mpls_rx_packets)
+ping_across() { in_ns ler1 ping -c 3 -W 2 -I 172.16.1.1 172.16.3.1; }
+check "LER1 pings LER2's customer address across the LSR" ping_across
+after=$(mpls_rx_packets)
+echo "# LSR b1 MPLS RX packets: ${before:-?} -> ${after:-?}"
+check "the LSR's MPLS counters grew by the pings" test "${after:-0}" -ge $(( ${before:-0} + 3 ))
+check "the LSR does not IP-forward (ip_forward=0)" test "$(in_ns lsr cat /proc/sys/net/ipv4/ip_forward)" = 0
+
+# Link down: the LSR loses its routes toward LER2, and the labels for them.
+in_ns lsr ip link set b2 down
+lsr_label_gone() { ! in_ns lsr ip -f mpls route show | grep -q 'via inet 10.0.2.1'; }
+check "after b2 down the LSR's routes toward LER2 leave the kernel" wait_for 20 lsr_label_gone
+check "and LER1 loses its labelled route to 172.16.3.1" wait_for 20 sh -c '! $IP netns exec ler1 ip route show table 193 | grep -q "^172.16.3.1 "'
+dump linkdown
+in_ns lsr ip link set b2 up
+sleep 1
+lsr_routes
+check "after b2 up the labelled routes come back" wait_for 40 converged
+check "and the pings cross again" ping_across
+dump linkup
+
+# kill -9 leaves routes behind; the next lsrd must remove what it no longer wants.
+eval "kill -9 \$pid_lsr"
+sleep 0.5
+stale_label=$(in_ns lsr ip -f mpls route show | awk '/via inet 10.0.2.1/ { print $1; exit }')
+check "routes stay in the kernel after kill -9" test -n "$stale_label"
+# While lsrd is down, a FEC disappears: its label must not survive the restart.
+in_ns lsr ip route del 172.16.3.1/32
+in_ns lsr ip route del 3.3.3.3/32
+start_lsrd lsr
+restarted() { in_ns lsr test -S /tmp/lsr.sock && lfib_json lsr | grep -q '"inLabel"'; }
+check "lsrd restarts" wait_for 30 restarted
+sleep 3
+check "no stale route: the kernel's MPLS table holds only what the new LFIB wants" \
+    sh -c "! $IP netns exec lsr ip -f mpls route show | grep -q 'via inet 10.0.2.1'"
+dump restarted
+lsr_routes
+check "after the routes return, the pings cross again" sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do $IP netns exec ler1 ping -c 1 -W 1 -I 172.16.1.1 172.16.3.1 >/dev/null && exit 0; sleep 1; done; exit 1'
+dump final
+
+# ECMP: two equal-cost IGP next hops toward LER2 make one multipath MPLS route on the LSR.
+for prefix in 3.3.3.3/32 172.16.3.1/32; do
+    in_ns lsr ip route replace $prefix nexthop via 10.0.2.1 dev b2 nexthop via 10.0.3.1 dev b3
+done
+multipath() { in_ns lsr ip -f mpls route show | grep -q 'nexthop via inet 10.0.3.1 dev b3'; }
+check "ECMP: the LSR installs a multipath MPLS route over b2 and b3" wait_for 20 multipath
+check "ECMP: the pings cross the multipath route" ping_across
+dump ecmp
+
+# A clean stop removes lsrd's routes and rule.
+for ns in ler1 lsr ler2; do eval "kill -TERM \$pid_$ns"; done
+sleep 2
+check "SIGTERM: no MPLS route of lsrd left on the LSR" sh -c '! $IP netns exec lsr ip -f mpls route show | grep -q .'
+check "SIGTERM: no labelled route left on LER1" sh -c '! $IP netns exec ler1 ip route show table 193 | grep -q .'
+check "SIGTERM: LER1's policy rule removed" sh -c '! $IP netns exec ler1 ip rule show | grep -q "lookup 193"'
+check "SIGTERM: the IGP's static route on LER1 is untouched" sh -c '$IP netns exec ler1 ip route show | grep -q "^172.16.3.1 via 10.0.1.2"'
+
+if [ $failures -ne 0 ]; then
+    for ns in ler1 lsr ler2; do echo "---- lsrd log of $ns"; tail -n 30 /tmp/$ns.log; done
+fi
+exit $failures
