@@ -244,3 +244,31 @@ void lsr_ring_close(struct lsr_ring *ring) {
     close(ring->fd);
     free(ring);
 }
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
+
+int lsr_tun_open(const char *name, int *ifindex) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_flags = IFF_TUN | IFF_NO_PI;
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &request) < 0) goto fail;
+    int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (control < 0) goto fail;
+    if (ioctl(control, SIOCGIFFLAGS, &request) < 0) { close(control); goto fail; }
+    request.ifr_flags |= IFF_UP;
+    if (ioctl(control, SIOCSIFFLAGS, &request) < 0) { close(control); goto fail; }
+    close(control);
+    *ifindex = (int)if_nametoindex(request.ifr_name);
+    if (*ifindex == 0) goto fail;
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}

@@ -11,4 +11,5 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/neighbour.h>
 #include <netlink/route/rtnl.h>
+#include <netlink/route/rule.h>
 #endif

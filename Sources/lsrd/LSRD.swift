@@ -79,7 +79,8 @@ struct LSRD: ParsableCommand {
         let logger = Logger(label: "lsrd")
         let installers: [any LFIBInstaller]
         do {
-            installers = try DataplaneSelection.installers(for: configuration.dataplane, logger: logger)
+            installers = try DataplaneSelection.installers(for: configuration.dataplane, staticRoutes: configuration.staticRoutes,
+                                                          logger: logger)
         } catch {
             FileHandle.standardError.write(Data("lsrd: \(error)\n".utf8))
             throw ExitCode(1)

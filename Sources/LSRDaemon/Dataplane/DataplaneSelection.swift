@@ -2,6 +2,7 @@
 
 import Foundation
 import Logging
+import MPLSForwarding
 
 public struct DataplaneUnavailable: Error, CustomStringConvertible {
     public var description: String
@@ -18,7 +19,7 @@ public enum DataplaneSelection {
         return nil
     }
 
-    public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
+    public static func installers(for mode: DataplaneMode, staticRoutes: [StaticRoute] = [], logger: Logger) throws -> [any LFIBInstaller] {
         let kernelReason = kernelMPLSUnavailableReason()
         switch mode {
         case .kernel, .both:
@@ -35,7 +36,7 @@ public enum DataplaneSelection {
         switch mode {
         case .userspace, .auto:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
-            return [UserspaceInstaller()]
+            return [UserspaceInstaller(staticRoutes: staticRoutes)]
         case .kernel, .both:
             // The kernel netlink installer comes with its own work; until then the LFIB is recorded.
             logger.warning("this build records the LFIB but does not program the kernel yet (dataplane '\(mode.rawValue)')")
