@@ -99,10 +99,12 @@ struct UserspaceLERNamespaceTests {
         #expect(try entry(lab, "p1", fec: "10.255.0.1/32", action: "pop")?.inLabel == replyLabel)
 
         // pe1's kernel hands the far customer subnet to lsrd's TUN device, in table 193 with a rule.
-        try lab.wait(timeout: 10, "pe1's route into the TUN device") {
-            try lab.exec("pe1", ["ip", "route", "show", "table", "193"]).contains("192.168.2.0/24 dev lsr0 proto 193")
-        }
-        #expect(try lab.exec("pe1", ["ip", "rule", "show"]).contains("1000:\tfrom all lookup 193"))
+        let routed = (try? lab.wait(timeout: 10, "pe1's route into the TUN device") {
+            try lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"]).contains("192.168.2.0/24 dev lsr0 proto 193")
+        }) != nil
+        let pe1View = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
+        try #require(routed, "pe1 table 193: \((try? lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"])) ?? "-")\n\(pe1View)")
+        #expect(try lab.exec("pe1", ["ip", "-N", "rule", "show"]).contains("1000:\tfrom all lookup 193"))
         #expect(try lab.exec("pe1", ["ip", "route", "show", "192.168.2.0/24"]).contains("via 10.0.1.2"),
                 "the IGP's route stays in the main table")
 
@@ -114,13 +116,19 @@ struct UserspaceLERNamespaceTests {
                             entry(lab, "p2", fec: "10.255.0.1/32", action: "swap")?.packets ?? 0)
 
         let capture = "\(lab.directory)/p1-p2.pcap"
-        let tcpdump = try lab.startProcess("p2", ["tcpdump", "-i", "eth0", "-U", "-n", "-w", capture, "mpls"])
-        try lab.wait(timeout: 10, "tcpdump to start") { lab.log("p2").contains("listening on eth0") }
+        let tcpdumpLog = "\(lab.directory)/tcpdump.log"
+        let tcpdump = try lab.spawn("p2", ["tcpdump", "-i", "eth0", "-U", "-n", "-w", capture, "mpls"], log: tcpdumpLog)
+        var capturing = true
+        defer { if capturing { lab.stop(tcpdump) } }
+        try lab.wait(timeout: 10, "tcpdump to start") {
+            ((try? String(contentsOfFile: tcpdumpLog, encoding: .utf8)) ?? "").contains("listening on eth0")
+        }
         let count = 10
         let forward = try ping(lab, from: "ce1", to: "192.168.2.1", count: count)
         let backward = try ping(lab, from: "ce2", to: "192.168.1.1", count: count)
         usleep(300_000)
         lab.stop(tcpdump)
+        capturing = false
         let pe1Dataplane = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
         #expect(forward.ok, "ce1 -> ce2: \(forward.output)\npe1: \(pe1Dataplane)")
         #expect(backward.ok, "ce2 -> ce1: \(backward.output)")
@@ -137,7 +145,10 @@ struct UserspaceLERNamespaceTests {
 
         // The capture on the p1-p2 link: labelled frames with exactly the predicted labels.
         let fields = try Shell.check(["tshark", "-r", capture, "-T", "fields", "-e", "mpls.label"])
-        let labels = fields.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // One line per frame ("17", or "17,18" for a deeper stack); stderr (tshark's warning about
+        // running as root) is mixed into the output, so keep only lines of label numbers.
+        let labels = fields.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { line in !line.isEmpty && line.allSatisfy { $0.isNumber || $0 == "," } }
         #expect(labels.count >= 4 * count, "four labelled frames per echo pair crossing both ways: \(labels.count)")
         #expect(Set(labels) == [String(requestLabel), String(replyLabel)], "labels seen: \(Set(labels))")
         #expect(labels.filter { $0 == String(requestLabel) }.count >= 2 * count)
@@ -145,7 +156,7 @@ struct UserspaceLERNamespaceTests {
 
         // A clean stop hands the customer prefixes back to the IGP's routes.
         lab.stopDaemon("pe1")
-        #expect(try !lab.exec("pe1", ["ip", "rule", "show"]).contains("lookup 193"))
+        #expect(try !lab.exec("pe1", ["ip", "-N", "rule", "show"]).contains("lookup 193"))
         #expect(try lab.exec("pe1", ["ip", "route", "show", "table", "all"]).contains("lsr0") == false)
     }
 }

@@ -203,6 +203,19 @@ final class NamespaceLab: @unchecked Sendable {
         return process
     }
 
+    /// Starts a program in the node's namespace with posix_spawn (see Shell.spawn: a Process
+    /// child inherits the runner's blocked SIGTERM and never stops), output to `log`.
+    func spawn(_ node: String, _ arguments: [String], log: String) throws -> Spawned {
+        Spawned(processIdentifier: try Shell.spawn(["ip", "netns", "exec", namespace(node)] + arguments, log: log))
+    }
+
+    /// Stops a process `spawn` started, by its PID, and reaps it.
+    func stop(_ process: Spawned) {
+        kill(process.processIdentifier, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(process.processIdentifier, &status, 0) < 0 && errno == EINTR {}
+    }
+
     func stop(_ process: Process) {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
