@@ -106,9 +106,13 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         lock.withLock {
             guard lfib.entries[key] != nil else { return nil }
-            let now = current?.snapshot.counters(of: key) ?? (0, 0)
-            let before = carriedCounters[key] ?? (0, 0)
-            return (now.packets + before.packets, now.bytes + before.bytes)
+            // Retired plans may still be counting (the thread has not let go yet): add them in.
+            var total = carriedCounters[key] ?? (0, 0)
+            for snapshot in liveSnapshots {
+                guard let counts = snapshot.counters(of: key) else { continue }
+                total = (total.packets + counts.packets, total.bytes + counts.bytes)
+            }
+            return total
         }
     }
 
@@ -116,9 +120,9 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         lock.withLock {
             var detail: [String: UInt64] = ["rings": UInt64(rings.count), "forwarded": forwarded.load(ordering: .relaxed),
                                             "tunnel-routes": UInt64(tunnelRoutes?.installed.count ?? 0),
-                                            "icmp-generated": carriedICMP + (current?.snapshot.icmpGenerated ?? 0)]
+                                            "icmp-generated": carriedICMP + liveSnapshots.reduce(0) { $0 + $1.icmpGenerated }]
             for reason in DropReason.allCases {
-                detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + (current?.snapshot.drops(reason) ?? 0)
+                detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + liveSnapshots.reduce(0) { $0 + $1.drops(reason) }
             }
             let state = thread == nil ? "idle (no interface yet)" : "forwarding on \(rings.count) interface(s)"
             var drift = ringErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
@@ -214,16 +218,9 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         let next = generation.add(1, ordering: .acquiringAndReleasing).newValue
         if old != 0 {
             let oldPlan = Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: old)!).takeRetainedValue()
+            // Its counters are carried when it is reaped: until the thread acknowledged the new
+            // generation it may still count packets there.
             retired.append((oldPlan, next, stale))
-            if let previous = current {
-                for key in previous.snapshot.keys {
-                    guard let counts = previous.snapshot.counters(of: key), counts.packets > 0 else { continue }
-                    let before = carriedCounters[key] ?? (0, 0)
-                    carriedCounters[key] = (before.packets + counts.packets, before.bytes + counts.bytes)
-                }
-                for reason in DropReason.allCases { carriedDrops[reason, default: 0] += previous.snapshot.drops(reason) }
-                carriedICMP += previous.snapshot.icmpGenerated
-            }
         } else {
             for ring in stale { lsr_ring_close(ring) }
         }
@@ -236,9 +233,26 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         let seen = thread == nil ? Int.max : acknowledged.load(ordering: .acquiring)
         retired.removeAll { entry in
             guard entry.generation <= seen else { return false }
+            carry(entry.plan.snapshot)
             for ring in entry.rings { lsr_ring_close(ring) }
             return true
         }
+    }
+
+    /// The snapshots whose counters can still change: the current one and those not yet reaped.
+    var liveSnapshots: [ForwardingSnapshot] {
+        retired.map(\.plan.snapshot) + (current.map { [$0.snapshot] } ?? [])
+    }
+
+    /// Adds a snapshot nobody counts in any more to the running totals.
+    func carry(_ snapshot: ForwardingSnapshot) {
+        for key in snapshot.keys {
+            guard let counts = snapshot.counters(of: key), counts.packets > 0 else { continue }
+            let before = carriedCounters[key] ?? (0, 0)
+            carriedCounters[key] = (before.packets + counts.packets, before.bytes + counts.bytes)
+        }
+        for reason in DropReason.allCases { carriedDrops[reason, default: 0] += snapshot.drops(reason) }
+        carriedICMP += snapshot.icmpGenerated
     }
 
     static func mac(_ bytes: [UInt8]) -> UInt64 { bytes.prefix(6).reduce(0) { $0 << 8 | UInt64($1) } }
