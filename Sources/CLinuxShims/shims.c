@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <malloc.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -257,6 +258,15 @@ int lsr_tun_open(const char *name, int *ifindex) {
     request.ifr_flags = IFF_TUN | IFF_NO_PI;
     strncpy(request.ifr_name, name, IFNAMSIZ - 1);
     if (ioctl(fd, TUNSETIFF, &request) < 0) goto fail;
+    // The forwarder takes IPv4 only: keep the kernel's IPv6 autoconfiguration chatter (router
+    // solicitations, MLD) out of the device before it comes up. Best effort (IPv6 may be off).
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", request.ifr_name);
+    int sysctl = open(path, O_WRONLY | O_CLOEXEC);
+    if (sysctl >= 0) {
+        (void)!write(sysctl, "1", 1);
+        close(sysctl);
+    }
     int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (control < 0) goto fail;
     if (ioctl(control, SIOCGIFFLAGS, &request) < 0) { close(control); goto fail; }

@@ -115,6 +115,12 @@ struct UserspaceLERNamespaceTests {
         let p2Before = try (entry(lab, "p2", fec: "10.255.0.4/32", action: "pop")?.packets ?? 0,
                             entry(lab, "p2", fec: "10.255.0.1/32", action: "swap")?.packets ?? 0)
 
+        func pe1Detail(_ name: String) throws -> UInt64? {
+            try lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self).backends.first { $0.name == "userspace" }?.detail[name]
+        }
+        let unroutedBefore = try #require(try pe1Detail("drop-no-entry"))
+        #expect(try pe1Detail("tunnel-routes") ?? 0 >= 1)
+
         let capture = "\(lab.directory)/p1-p2.pcap"
         let tcpdumpLog = "\(lab.directory)/tcpdump.log"
         let tcpdump = try lab.spawn("p2", ["tcpdump", "-i", "eth0", "-U", "-n", "-w", capture, "mpls"], log: tcpdumpLog)
@@ -132,6 +138,8 @@ struct UserspaceLERNamespaceTests {
         let pe1Dataplane = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
         #expect(forward.ok, "ce1 -> ce2: \(forward.output)\npe1: \(pe1Dataplane)")
         #expect(backward.ok, "ce2 -> ce1: \(backward.output)")
+        // Nothing the kernel routed into lsr0 went without an FTN (IPv6 chatter is kept out too).
+        #expect(try pe1Detail("drop-no-entry") == unroutedBefore)
 
         // Every echo crossed p1 and p2 as a labelled frame: request and reply each way.
         let p1After = try (entry(lab, "p1", fec: "10.255.0.4/32", action: "swap")?.packets ?? 0,

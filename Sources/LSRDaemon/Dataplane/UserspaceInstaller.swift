@@ -202,11 +202,13 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         var options = self.options
         if options.localAddress == .any, let first = interfaces.compactMap(\.ipv4Address).first { options.localAddress = first }
         effectiveLFIB = lfib.resolvingStaticRoutes(staticRoutes)
+        let prefixes = effectiveLFIB.tunnelPrefixes
+        tunnelRoutes?.withdraw(except: prefixes)
         let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options)
         let plan = ForwardingPlan(snapshot: snapshot, rings: rings, tunnel: tunnel?.descriptor ?? -1)
         publish(plan, closing: stale)
         // After the snapshot that can push for them is published: no packet reaches the TUN early.
-        tunnelRoutes?.synchronize(effectiveLFIB.tunnelPrefixes)
+        tunnelRoutes?.synchronize(prefixes)
         if thread == nil, !rings.isEmpty { startThread() }
     }
 

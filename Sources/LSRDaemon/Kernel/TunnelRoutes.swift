@@ -39,10 +39,7 @@ final class TunnelRoutes {
 
     /// Makes the table hold exactly `prefixes`; returns nothing, errors stay per prefix.
     func synchronize(_ prefixes: Set<IPPrefix>) {
-        for prefix in installed.subtracting(prefixes) {
-            _ = change(prefix, add: false)
-            installed.remove(prefix)
-        }
+        withdraw(except: prefixes)
         for prefix in errors.keys where !prefixes.contains(prefix) { errors[prefix] = nil }
         // Retry earlier failures too: the device or a route may have come back.
         for prefix in prefixes.subtracting(installed) {
@@ -53,6 +50,15 @@ final class TunnelRoutes {
             } else {
                 errors[prefix] = String(cString: nl_geterror(status))
             }
+        }
+    }
+
+    /// Removes the routes of prefixes no longer in `prefixes`, before the snapshot that cannot
+    /// push for them is published: the IGP's route takes those packets instead of a drop.
+    func withdraw(except prefixes: Set<IPPrefix>) {
+        for prefix in installed.subtracting(prefixes) {
+            _ = change(prefix, add: false)
+            installed.remove(prefix)
         }
     }
 
