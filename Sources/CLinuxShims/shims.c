@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <malloc.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -243,4 +244,41 @@ void lsr_ring_close(struct lsr_ring *ring) {
     munmap(ring->map, ring->mapSize);
     close(ring->fd);
     free(ring);
+}
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <linux/if_tun.h>
+
+int lsr_tun_open(const char *name, int *ifindex) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_flags = IFF_TUN | IFF_NO_PI;
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &request) < 0) goto fail;
+    // The forwarder takes IPv4 only: keep the kernel's IPv6 autoconfiguration chatter (router
+    // solicitations, MLD) out of the device before it comes up. Best effort (IPv6 may be off).
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", request.ifr_name);
+    int sysctl = open(path, O_WRONLY | O_CLOEXEC);
+    if (sysctl >= 0) {
+        (void)!write(sysctl, "1", 1);
+        close(sysctl);
+    }
+    int control = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (control < 0) goto fail;
+    if (ioctl(control, SIOCGIFFLAGS, &request) < 0) { close(control); goto fail; }
+    request.ifr_flags |= IFF_UP;
+    if (ioctl(control, SIOCSIFFLAGS, &request) < 0) { close(control); goto fail; }
+    close(control);
+    *ifindex = (int)if_nametoindex(request.ifr_name);
+    if (*ifindex == 0) goto fail;
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
 }

@@ -24,11 +24,14 @@
 //     keep-routes: false               # leave the routes in the kernel at shutdown
 //     ftn-table: 193                   # IPv4 table of labelled (push) routes
 //     ftn-rule-priority: 1000          # its `ip rule`, consulted before main (32766)
+//   static-routes:                     # userspace LER: reach a prefix through the LSP to a loopback
+//     - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
 //   control-socket: /run/lsrd/r1.sock
 //   log-level: info
 
 import Foundation
 import LDPCodec
+import MPLSForwarding
 import Yams
 
 public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
@@ -106,6 +109,8 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var labelsFor = LabelsFor.all
     public var dataplane = DataplaneMode.auto
     public var kernel = KernelDataplaneOptions()
+    /// Customer prefixes behind remote LERs (see StaticRoute); used by the userspace plane.
+    public var staticRoutes: [StaticRoute] = []
     public var controlSocket: String?
     public var logLevel = LogLevelSetting.info
 
@@ -276,7 +281,7 @@ struct ConfigurationReader {
     static let topLevelKeys = [
         "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
         "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
-        "dataplane", "kernel", "control-socket", "log-level",
+        "dataplane", "kernel", "static-routes", "control-socket", "log-level",
     ]
 
     func read(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
@@ -347,6 +352,9 @@ struct ConfigurationReader {
         if let node = top["labels-for"]?.value { configuration.labelsFor = try labelsFor(node) }
         if let node = top["dataplane"]?.value { configuration.dataplane = try choice(node, "dataplane", DataplaneMode.self) }
         if let node = top["kernel"]?.value { configuration.kernel = try kernelOptions(node) }
+        if let node = top["static-routes"]?.value {
+            configuration.staticRoutes = try staticRoutes(node, routerID: configuration.routerID)
+        }
         if let node = top["control-socket"]?.value {
             let path = try scalar(node, "control-socket")
             guard path.hasPrefix("/") else { throw error(node, "control-socket", "must be an absolute path") }
@@ -448,6 +456,32 @@ struct ConfigurationReader {
         }
         guard low <= high else { throw error(node, key, "inverted: \(low) is above \(high)") }
         return low...high
+    }
+
+    func staticRoutes(_ node: Node, routerID: IPv4Address) throws(ConfigurationError) -> [StaticRoute] {
+        var routes: [StaticRoute] = []
+        for item in try list(node, "static-routes") {
+            let fields = try pairs(item, context: "static-routes", allowed: ["prefix", "via"])
+            guard let prefixNode = fields["prefix"]?.value else { throw error(item, "static-routes.prefix", "missing") }
+            guard let viaNode = fields["via"]?.value else { throw error(item, "static-routes.via", "missing") }
+            let text = try scalar(prefixNode, "static-routes.prefix")
+            guard text.contains("/"), let prefix = IPPrefix(text), prefix.family == .ipv4 else {
+                throw error(prefixNode, "static-routes.prefix", "'\(text)' is not an IPv4 prefix like 192.168.2.0/24")
+            }
+            // A typo like 192.168.2.1/24 would silently route the whole /24: say so instead.
+            guard prefix.description == text else {
+                throw error(prefixNode, "static-routes.prefix", "'\(text)' has host bits set (the prefix is \(prefix))")
+            }
+            let via = try address(viaNode, "static-routes.via")
+            guard via != routerID else {
+                throw error(viaNode, "static-routes.via", "\(via) is this router's own id: a route needs a remote LER's loopback")
+            }
+            guard !routes.contains(where: { $0.prefix == prefix }) else {
+                throw error(prefixNode, "static-routes.prefix", "\(prefix) is listed twice")
+            }
+            routes.append(StaticRoute(prefix: prefix, via: via))
+        }
+        return routes
     }
 
     func labelsFor(_ node: Node) throws(ConfigurationError) -> DaemonConfiguration.LabelsFor {

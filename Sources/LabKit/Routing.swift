@@ -102,12 +102,28 @@ extension LabTopology {
         links.filter { isCoreLink($0) }.compactMap { $0.endpoint(of: node)?.interface }.sorted()
     }
 
+    /// An LER's routes to every remote CE subnet through the LSP to the owning LER's loopback
+    /// (lsrd's `static-routes`): the LSRs in between have no route to customer subnets.
+    public func ldpStaticRoutes(of node: String) -> [(prefix: IPPrefix, via: IPv4Address)] {
+        guard self.node(node)?.role == .ler else { return [] }
+        return customerEdges.compactMap { ce -> (prefix: IPPrefix, via: IPv4Address)? in
+            guard let (router, link) = attachment(of: ce.name), router != node,
+                  let owner = self.node(router), owner.role == .ler, let loopback = owner.loopback else { return nil }
+            return (link.subnet, loopback)
+        }.sorted { $0.prefix < $1.prefix }
+    }
+
     /// The lsrd configuration of a router.
     public func lsrdConfiguration(of node: String, controlSocket: String, helloInterval: Int = 1, holdTime: Int = 3) -> String {
         guard let router = self.node(node), let loopback = router.loopback else { return "" }
         var lines = ["router-id: \(loopback)", "interfaces:"]
         for interface in ldpInterfaces(of: node) {
             lines.append("  - { name: \(interface), hello-interval: \(helloInterval), hold-time: \(holdTime) }")
+        }
+        let remote = ldpStaticRoutes(of: node)
+        if !remote.isEmpty {
+            lines.append("static-routes:")
+            for (prefix, via) in remote { lines.append("  - { prefix: \(prefix), via: \(via) }") }
         }
         lines.append("control-socket: \(controlSocket)")
         if let settings = router.lsrdSettings { lines.append(settings) }

@@ -1,5 +1,6 @@
 import Testing
 import LDPCodec
+import MPLSForwarding
 @testable import LSRDaemon
 
 @Suite struct ConfigurationTests {
@@ -53,6 +54,22 @@ import LDPCodec
         #expect(configuration.keepAlive == 180)
     }
 
+    @Test func staticRoutesParse() throws {
+        let text = """
+        router-id: 10.255.0.1
+        static-routes:
+          - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
+          - prefix: 192.168.3.0/24
+            via: 10.255.0.4
+        """
+        let configuration = try DaemonConfiguration.parse(text, file: "pe1.yaml")
+        #expect(configuration.staticRoutes == [
+            StaticRoute(prefix: IPPrefix("192.168.2.0/24")!, via: IPv4Address("10.255.0.3")!),
+            StaticRoute(prefix: IPPrefix("192.168.3.0/24")!, via: IPv4Address("10.255.0.4")!),
+        ])
+        #expect(try DaemonConfiguration.parse("router-id: 1.1.1.1\n", file: "x.yaml").staticRoutes.isEmpty)
+    }
+
     struct BadFile: Sendable, CustomTestStringConvertible {
         var text: String
         var expected: String
@@ -83,6 +100,23 @@ import LDPCodec
         .init(text: "router-id: 1.1.1.1\ncontrol-socket: relative.sock\n", expected: "key 'control-socket': must be an absolute path"),
         .init(text: "router-id: 1.1.1.1\nrouter-id: 2.2.2.2\n", expected: "bad.yaml:2: key 'router-id': given twice"),
         .init(text: "- just\n- a list\n", expected: "bad.yaml:1: expected a mapping of keys"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24 }\n", expected: "bad.yaml:3: key 'static-routes.via': missing"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { via: 3.3.3.3 }\n", expected: "bad.yaml:3: key 'static-routes.prefix': missing"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24, via: 3.3.3.3, metric: 5 }\n",
+              expected: "bad.yaml:3: key 'static-routes.metric': unknown key"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0, via: 3.3.3.3 }\n",
+              expected: "bad.yaml:3: key 'static-routes.prefix': '192.168.2.0' is not an IPv4 prefix"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: '2001:db8::/32', via: 3.3.3.3 }\n",
+              expected: "key 'static-routes.prefix': '2001:db8::/32' is not an IPv4 prefix"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.1/24, via: 3.3.3.3 }\n",
+              expected: "bad.yaml:3: key 'static-routes.prefix': '192.168.2.1/24' has host bits set (the prefix is 192.168.2.0/24)"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24, via: 3.3.3 }\n",
+              expected: "bad.yaml:3: key 'static-routes.via': '3.3.3' is not an IPv4 address"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24, via: 1.1.1.1 }\n",
+              expected: "key 'static-routes.via': 1.1.1.1 is this router's own id"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24, via: 3.3.3.3 }\n  - { prefix: 192.168.2.0/24, via: 4.4.4.4 }\n",
+              expected: "bad.yaml:4: key 'static-routes.prefix': 192.168.2.0/24 is listed twice"),
+        .init(text: "router-id: 1.1.1.1\nstatic-routes: 192.168.2.0/24\n", expected: "bad.yaml:2: key 'static-routes': expected a list"),
     ]
 
     @Test(arguments: badFiles)

@@ -47,6 +47,16 @@ import Testing
         #expect(line.graphviz().contains("\"pe1\" -- \"p1\""))
     }
 
+    @Test func lersRouteRemoteCustomerSubnetsThroughTheFarLERsLoopback() throws {
+        let line = try LabTopology.load(path: "\(Self.topologiesDirectory)/line3.yaml")
+        let pe1 = line.lsrdConfiguration(of: "pe1", controlSocket: "/run/x.sock")
+        #expect(pe1.contains("static-routes:\n  - { prefix: 192.168.2.0/24, via: 10.255.0.3 }\n"))
+        #expect(!pe1.contains("192.168.1.0/24"), "its own CE subnet is connected")
+        let pe2 = line.lsrdConfiguration(of: "pe2", controlSocket: "/run/x.sock")
+        #expect(pe2.contains("  - { prefix: 192.168.1.0/24, via: 10.255.0.1 }"))
+        #expect(!line.lsrdConfiguration(of: "p1", controlSocket: "/run/x.sock").contains("static-routes"), "LSRs carry no customer routes")
+    }
+
     struct BadTopology: Sendable, CustomTestStringConvertible {
         var yaml: String
         var expected: String

@@ -51,6 +51,11 @@ int lsr_ring_next(struct lsr_ring *ring, uint8_t **frame, uint32_t *length);
 ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length);
 void lsr_ring_close(struct lsr_ring *ring);
 
+/// Creates TUN device `name` (IFF_TUN | IFF_NO_PI: bare IP packets), non-blocking and
+/// close-on-exec, and sets it up. Returns the fd and its interface index, or -1 (errno set).
+/// The device disappears when the fd closes.
+int lsr_tun_open(const char *name, int *ifindex);
+
 /// Octets of heap in use (mallinfo2), for benchmarks.
 size_t lsr_heap_in_use(void);
 

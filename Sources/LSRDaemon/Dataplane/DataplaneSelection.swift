@@ -2,6 +2,7 @@
 
 import Foundation
 import Logging
+import MPLSForwarding
 
 public struct DataplaneUnavailable: Error, CustomStringConvertible {
     public var description: String
@@ -18,18 +19,20 @@ public enum DataplaneSelection {
         return nil
     }
 
-    public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
-        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], logger: logger)
+    public static func installers(for mode: DataplaneMode, staticRoutes: [StaticRoute] = [], logger: Logger) throws -> [any LFIBInstaller] {
+        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], staticRoutes: staticRoutes, logger: logger)
     }
 
-    /// The backends for `configuration`'s dataplane mode and kernel options.
+    /// The backends for `configuration`'s dataplane mode, kernel options and static routes.
     public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
         try installers(for: configuration.dataplane, kernel: configuration.kernel,
-                       interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange, logger: logger)
+                       interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange,
+                       staticRoutes: configuration.staticRoutes, logger: logger)
     }
 
     public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions, interfaces: [String],
-                                  labelRange: ClosedRange<UInt32>? = nil, logger: Logger, kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
+                                  labelRange: ClosedRange<UInt32>? = nil, staticRoutes: [StaticRoute] = [], logger: Logger,
+                                  kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
             if let kernelReason {
@@ -56,10 +59,10 @@ public enum DataplaneSelection {
             return installers
         case .auto:
             // The kernel forwards where it can; the userspace engine where it cannot.
-            return kernelAvailable ? installers : [UserspaceInstaller()]
+            return kernelAvailable ? installers : [UserspaceInstaller(staticRoutes: staticRoutes)]
         case .userspace:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
-            return [UserspaceInstaller()]
+            return [UserspaceInstaller(staticRoutes: staticRoutes)]
         case .both:
             // The kernel's table is programmed and it forwards every interface; the userspace
             // engine would take the same frames off the same interfaces, so it only records

@@ -1,6 +1,9 @@
 // The userspace MPLS dataplane: AF_PACKET TPACKET_V3 rings on every Ethernet interface, one
 // forwarding thread running MPLSForwarding's decision, and RCU-like snapshot replacement.
 // The control plane (the daemon's event loop) builds immutable plans; the thread reads them.
+// As a label edge router it owns a TUN device: the kernel routes FTN prefixes into it (see
+// TunnelRoutes), the thread pushes labels onto what it reads there, and writes packets popped
+// for this node back into it for the kernel to deliver or forward.
 
 import CLinuxShims
 import Foundation
@@ -18,9 +21,12 @@ final class ForwardingPlan: @unchecked Sendable {
     let ringBySlot: [OpaquePointer?]
     /// (ring, snapshot slot of its interface) to poll.
     let inputs: [(ring: OpaquePointer, slot: Int32)]
+    /// The TUN device's fd, or -1 without one.
+    let tunnel: Int32
 
-    init(snapshot: ForwardingSnapshot, rings: [Int32: OpaquePointer]) {
+    init(snapshot: ForwardingSnapshot, rings: [Int32: OpaquePointer], tunnel: Int32) {
         self.snapshot = snapshot
+        self.tunnel = tunnel
         ringBySlot = snapshot.interfaceIndices.map { rings[$0] }
         inputs = rings.compactMap { index, ring in snapshot.interfaceSlot(ofIndex: index).map { (ring, $0) } }
     }
@@ -29,6 +35,9 @@ final class ForwardingPlan: @unchecked Sendable {
 public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public let name = "userspace"
     let options: ForwardingOptions
+    /// Customer prefixes reached through the LSP to a remote LER's loopback.
+    let staticRoutes: [StaticRoute]
+    let tunnelName: String
     // Control-plane state, touched under `lock` (the daemon's loop and lsrctl's reads).
     let lock = NSLock()
     var lfib = LFIB()
@@ -43,6 +52,12 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     var carriedCounters: [LFIBKey: (packets: UInt64, bytes: UInt64)] = [:]
     var carriedDrops: [DropReason: UInt64] = [:]
     var carriedICMP: UInt64 = 0
+    /// The TUN device (opened with the first kernel state) and the kernel routes into it.
+    var tunnel: (descriptor: Int32, index: Int32)?
+    var tunnelError: String?
+    var tunnelRoutes: TunnelRoutes?
+    /// The LDP LFIB plus the static routes' entries: what the snapshot is built from.
+    var effectiveLFIB = LFIB()
 
     // Shared with the thread.
     let published = Atomic<UInt>(0)
@@ -52,8 +67,13 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     let forwarded = Atomic<UInt64>(0)
     var thread: Thread?
 
-    public init(options: ForwardingOptions = ForwardingOptions(localAddress: .any)) {
+    public init(options: ForwardingOptions = ForwardingOptions(localAddress: .any), staticRoutes: [StaticRoute] = [],
+                tunnelName: String = "lsr0") {
+        var options = options
+        options.localInterfaces.insert(tunnelName)
         self.options = options
+        self.staticRoutes = staticRoutes
+        self.tunnelName = tunnelName
     }
 
     // MARK: LFIBInstaller
@@ -70,6 +90,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             self.links = Dictionary(uniqueKeysWithValues: links.map { ($0.index, $0) })
             self.addresses = addresses
             self.neighbors = neighbors
+            openTunnel()
             openRings()
             rebuild()
         }
@@ -85,22 +106,32 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         lock.withLock {
             guard lfib.entries[key] != nil else { return nil }
-            let now = current?.snapshot.counters(of: key) ?? (0, 0)
-            let before = carriedCounters[key] ?? (0, 0)
-            return (now.packets + before.packets, now.bytes + before.bytes)
+            // Retired plans may still be counting (the thread has not let go yet): add them in.
+            var total = carriedCounters[key] ?? (0, 0)
+            for snapshot in liveSnapshots {
+                guard let counts = snapshot.counters(of: key) else { continue }
+                total = (total.packets + counts.packets, total.bytes + counts.bytes)
+            }
+            return total
         }
     }
 
     public func view() -> DataplaneView.Backend {
         lock.withLock {
             var detail: [String: UInt64] = ["rings": UInt64(rings.count), "forwarded": forwarded.load(ordering: .relaxed),
-                                            "icmp-generated": carriedICMP + (current?.snapshot.icmpGenerated ?? 0)]
+                                            "tunnel-routes": UInt64(tunnelRoutes?.installed.count ?? 0),
+                                            "icmp-generated": carriedICMP + liveSnapshots.reduce(0) { $0 + $1.icmpGenerated }]
             for reason in DropReason.allCases {
-                detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + (current?.snapshot.drops(reason) ?? 0)
+                detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + liveSnapshots.reduce(0) { $0 + $1.drops(reason) }
             }
             let state = thread == nil ? "idle (no interface yet)" : "forwarding on \(rings.count) interface(s)"
-            return DataplaneView.Backend(name: name, state: state, entries: lfib.entries.count, detail: detail,
-                                         drift: ringErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
+            var drift = ringErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            if let tunnelError { drift.append("\(tunnelName): \(tunnelError)") }
+            if let ruleError = tunnelRoutes?.ruleError { drift.append(ruleError) }
+            for (prefix, error) in (tunnelRoutes?.errors ?? [:]).sorted(by: { $0.key < $1.key }) {
+                drift.append("route \(prefix) dev \(tunnelName) table \(TunnelRoutes.table): \(error)")
+            }
+            return DataplaneView.Backend(name: name, state: state, entries: lfib.entries.count, detail: detail, drift: drift)
         }
     }
 
@@ -110,6 +141,11 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         lock.withLock {
             for ring in rings.values { lsr_ring_close(ring) }
             rings = [:]
+            // The IGP's routes take over again; closing the fd removes the device.
+            tunnelRoutes?.removeAll()
+            tunnelRoutes = nil
+            if let tunnel { close(tunnel.descriptor) }
+            tunnel = nil
             if published.load(ordering: .acquiring) != 0 {
                 Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: published.load(ordering: .acquiring))!).release()
             }
@@ -132,6 +168,20 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         }
     }
 
+    /// The TUN device, once: without it this node forwards labelled frames but pushes nothing.
+    func openTunnel() {
+        guard tunnel == nil, tunnelError == nil else { return }
+        var index: Int32 = 0
+        let descriptor = lsr_tun_open(tunnelName, &index)
+        guard descriptor >= 0 else {
+            tunnelError = "cannot create the TUN device: \(String(cString: strerror(errno)))"
+            return
+        }
+        tunnel = (descriptor, index)
+        tunnelRoutes = TunnelRoutes(interfaceIndex: index)
+        if tunnelRoutes == nil { tunnelError = "cannot open rtnetlink to route prefixes into the TUN device" }
+    }
+
     func rebuild() {
         var stale: [OpaquePointer] = []
         for (index, ring) in rings where links[index].map({ !$0.isUp }) ?? true {
@@ -151,9 +201,14 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         }
         var options = self.options
         if options.localAddress == .any, let first = interfaces.compactMap(\.ipv4Address).first { options.localAddress = first }
-        let plan = ForwardingPlan(snapshot: ForwardingSnapshot(lfib: lfib, interfaces: interfaces, neighbors: resolved, options: options),
-                                  rings: rings)
+        effectiveLFIB = lfib.resolvingStaticRoutes(staticRoutes)
+        let prefixes = effectiveLFIB.tunnelPrefixes
+        tunnelRoutes?.withdraw(except: prefixes)
+        let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options)
+        let plan = ForwardingPlan(snapshot: snapshot, rings: rings, tunnel: tunnel?.descriptor ?? -1)
         publish(plan, closing: stale)
+        // After the snapshot that can push for them is published: no packet reaches the TUN early.
+        tunnelRoutes?.synchronize(prefixes)
         if thread == nil, !rings.isEmpty { startThread() }
     }
 
@@ -165,16 +220,9 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         let next = generation.add(1, ordering: .acquiringAndReleasing).newValue
         if old != 0 {
             let oldPlan = Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: old)!).takeRetainedValue()
+            // Its counters are carried when it is reaped: until the thread acknowledged the new
+            // generation it may still count packets there.
             retired.append((oldPlan, next, stale))
-            if let previous = current {
-                for key in previous.snapshot.keys {
-                    guard let counts = previous.snapshot.counters(of: key), counts.packets > 0 else { continue }
-                    let before = carriedCounters[key] ?? (0, 0)
-                    carriedCounters[key] = (before.packets + counts.packets, before.bytes + counts.bytes)
-                }
-                for reason in DropReason.allCases { carriedDrops[reason, default: 0] += previous.snapshot.drops(reason) }
-                carriedICMP += previous.snapshot.icmpGenerated
-            }
         } else {
             for ring in stale { lsr_ring_close(ring) }
         }
@@ -187,9 +235,26 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         let seen = thread == nil ? Int.max : acknowledged.load(ordering: .acquiring)
         retired.removeAll { entry in
             guard entry.generation <= seen else { return false }
+            carry(entry.plan.snapshot)
             for ring in entry.rings { lsr_ring_close(ring) }
             return true
         }
+    }
+
+    /// The snapshots whose counters can still change: the current one and those not yet reaped.
+    var liveSnapshots: [ForwardingSnapshot] {
+        retired.map(\.plan.snapshot) + (current.map { [$0.snapshot] } ?? [])
+    }
+
+    /// Adds a snapshot nobody counts in any more to the running totals.
+    func carry(_ snapshot: ForwardingSnapshot) {
+        for key in snapshot.keys {
+            guard let counts = snapshot.counters(of: key), counts.packets > 0 else { continue }
+            let before = carriedCounters[key] ?? (0, 0)
+            carriedCounters[key] = (before.packets + counts.packets, before.bytes + counts.bytes)
+        }
+        for reason in DropReason.allCases { carriedDrops[reason, default: 0] += snapshot.drops(reason) }
+        carriedICMP += snapshot.icmpGenerated
     }
 
     static func mac(_ bytes: [UInt8]) -> UInt64 { bytes.prefix(6).reduce(0) { $0 << 8 | UInt64($1) } }
@@ -222,6 +287,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
                 seen = latest
                 acknowledged.store(latest, ordering: .releasing)
                 descriptors = plan?.inputs.map { pollfd(fd: lsr_ring_fd($0.ring), events: Int16(POLLIN), revents: 0) } ?? []
+                if let plan, plan.tunnel >= 0 { descriptors.append(pollfd(fd: plan.tunnel, events: Int16(POLLIN), revents: 0)) }
             }
             guard let plan, !descriptors.isEmpty else {
                 usleep(10_000)
@@ -247,12 +313,34 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
                             count += 1
                         }
                     case .deliver:
-                        // No TUN in this build: packets for this node are counted, not delivered.
-                        break
+                        // Popped for this node: the kernel delivers it or routes it on.
+                        if plan.tunnel >= 0 { _ = write(plan.tunnel, buffer + frame.start, frame.length) }
                     case .drop:
                         if workspace.unresolvedInterfaceSlot >= 0 {
                             resolver.resolve(workspace.unresolvedAddress)
                         }
+                    }
+                }
+            }
+            // IP packets the kernel routed into the TUN: FTN push by longest-prefix match.
+            var budget = plan.tunnel >= 0 ? 256 : 0
+            while budget > 0 {
+                let size = read(plan.tunnel, buffer + headroom, capacity - headroom)
+                guard size > 0 else { break }
+                budget -= 1
+                var frame = Frame(base: buffer, capacity: capacity, start: headroom, length: size)
+                switch snapshot.forwardIP(&frame, workspace: workspace) {
+                case .transmit(let slot):
+                    if let ring = plan.ringBySlot[Int(slot)] {
+                        _ = lsr_ring_send(ring, (buffer + frame.start).assumingMemoryBound(to: UInt8.self), frame.length)
+                        count += 1
+                    }
+                case .deliver:
+                    // An ICMP error (fragmentation needed) for the local stack to route to the source.
+                    _ = write(plan.tunnel, buffer + frame.start, frame.length)
+                case .drop:
+                    if workspace.unresolvedInterfaceSlot >= 0 {
+                        resolver.resolve(workspace.unresolvedAddress)
                     }
                 }
             }

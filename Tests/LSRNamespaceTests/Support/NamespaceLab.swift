@@ -32,6 +32,27 @@ enum Shell {
     /// Runs a program that leaves a daemon behind: its output goes to `log`, not to a pipe the
     /// daemon would inherit and keep open. Waits for the program itself to exit.
     static func startDaemon(_ arguments: [String], log: String) throws {
+        let pid = try spawn(arguments, log: log)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS by hand: the macros are not imported.
+        let exited = status & 0x7F == 0
+        let code = (status >> 8) & 0xFF
+        guard exited && code == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw CommandFailure(description: "\(arguments.joined(separator: " ")) exited with status \(status): \(output)")
+        }
+    }
+
+    /// Starts a long-running program, output appended to `log`, and returns its PID at once.
+    ///
+    /// Why posix_spawn and not Foundation's Process: Process did not reap a child that exits
+    /// right after forking its daemon, and gives no control over the signal mask. Why a clean
+    /// signal mask: the test runner's threads block signals, a spawned child inherits that mask,
+    /// and a daemon with SIGTERM blocked never stops when the lab tears down. Why every inherited
+    /// descriptor is marked close-on-exec first: a daemon holding a test's pipe open keeps the
+    /// test (or `swift test` itself) waiting for an end of file that never comes.
+    static func spawn(_ arguments: [String], log: String) throws -> pid_t {
         // posix_spawn and waitpid directly: Foundation's Process did not reap a child that
         // exits right after forking its daemon.
         var actions = posix_spawn_file_actions_t()
@@ -67,15 +88,7 @@ enum Shell {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
         guard spawned == 0 else { throw CommandFailure(description: "posix_spawn \(arguments[0]): \(spawned)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS by hand: the macros are not imported.
-        let exited = status & 0x7F == 0
-        let code = (status >> 8) & 0xFF
-        guard exited && code == 0 else {
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw CommandFailure(description: "\(arguments.joined(separator: " ")) exited with status \(status): \(output)")
-        }
+        return pid
     }
 
     /// Runs and throws with the output when the status is not 0.
@@ -110,7 +123,12 @@ enum Environment {
 final class NamespaceLab: @unchecked Sendable {
     let prefix: String
     private(set) var namespaces: [String] = []
-    private(set) var daemons: [String: Process] = [:]
+    /// A process the lab started and stops by this PID (never by name).
+    struct Spawned {
+        let processIdentifier: pid_t
+    }
+
+    private(set) var daemons: [String: Spawned] = [:]
     /// Nodes running FRR daemons (see FRRNode.swift).
     var frrNodes: Set<String> = []
     let directory: String
@@ -165,18 +183,10 @@ final class NamespaceLab: @unchecked Sendable {
     func startDaemon(_ node: String, configuration: String) throws {
         let path = "\(directory)/\(node).yaml"
         try (configuration + "\ncontrol-socket: \(socket(node))\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") { process.executableURL = URL(fileURLWithPath: "/sbin/ip") }
-        process.arguments = ["netns", "exec", namespace(node), Binaries.lsrd, "--config", path, "--log-level", "debug"]
-        FileManager.default.createFile(atPath: logPath(node), contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath(node)))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        daemons[node] = process
+        // posix_spawn with a clean signal mask and close-on-exec descriptors: see Shell.spawn.
+        let pid = try Shell.spawn(["ip", "netns", "exec", namespace(node), Binaries.lsrd, "--config", path, "--log-level", "debug"],
+                                  log: logPath(node))
+        daemons[node] = Spawned(processIdentifier: pid)
     }
 
     /// Starts any program in the node's namespace, output to the node's log.
@@ -193,6 +203,19 @@ final class NamespaceLab: @unchecked Sendable {
         return process
     }
 
+    /// Starts a program in the node's namespace with posix_spawn (see Shell.spawn: a Process
+    /// child inherits the runner's blocked SIGTERM and never stops), output to `log`.
+    func spawn(_ node: String, _ arguments: [String], log: String) throws -> Spawned {
+        Spawned(processIdentifier: try Shell.spawn(["ip", "netns", "exec", namespace(node)] + arguments, log: log))
+    }
+
+    /// Stops a process `spawn` started, by its PID, and reaps it.
+    func stop(_ process: Spawned) {
+        kill(process.processIdentifier, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(process.processIdentifier, &status, 0) < 0 && errno == EINTR {}
+    }
+
     func stop(_ process: Process) {
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
@@ -203,7 +226,8 @@ final class NamespaceLab: @unchecked Sendable {
         guard let process = daemons.removeValue(forKey: node) else { return }
         // `ip netns exec` execs lsrd, so the PID is lsrd's own.
         kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+        var status: Int32 = 0
+        while waitpid(process.processIdentifier, &status, 0) < 0 && errno == EINTR {}
     }
 
     func log(_ node: String) -> String { (try? String(contentsOfFile: logPath(node), encoding: .utf8)) ?? "" }
