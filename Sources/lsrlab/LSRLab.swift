@@ -78,6 +78,19 @@ struct Up: ParsableCommand {
             print("lab '\(options.prefix)' (\(lab.topology.name)): \(lab.topology.nodes.count) nodes, \(lab.topology.links.count) links; waiting for LDP...")
             let converged = try waitForSessions(lab, timeout: timeout)
             print(converged ? "LDP converged." : "not every LDP session is OPERATIONAL yet (see 'status').")
+            // Show label switching: the first two CEs ping each other across the core, and the
+            // LFIB counters below count what the routers switched.
+            let edges = lab.topology.customerEdges.map(\.name)
+            if converged, edges.count >= 2 {
+                let target = try address(of: edges[1], in: lab)
+                var replies = 0
+                // The first echo may wait for ARP and FTN routes: a few tries.
+                for _ in 0..<10 where replies == 0 {
+                    let output = try lab.exec(edges[0], ["ping", "-c", "3", "-i", "0.2", "-W", "1", target], allowFailure: true)
+                    replies = output.split(separator: "\n").filter { $0.contains("bytes from") }.count
+                }
+                print("\nping \(edges[0]) -> \(edges[1]) (\(target)): \(replies)/3 replies, label-switched across the core")
+            }
             try printStatus(lab)
         } catch { fail(error) }
     }
