@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "LabKitTests", dependencies: ["LabKit", "LDPCodec"]),
         .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl"]),
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
-        .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec"]),
+        .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec", "LabKit"]),
         .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MPLSForwardingTests", dependencies: ["MPLSForwarding", "MPLSTables", "LDPCodec"]),
         .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables"]),

@@ -45,6 +45,12 @@ public enum Command {
 
     /// Starts a long-running program in its own session, output to `log`, with a clean signal
     /// mask; returns its PID without waiting. With `wait`, waits for it (daemons that fork).
+    ///
+    /// Why posix_spawn and not Foundation's Process: Process did not reap a child that exits
+    /// right after forking its daemon, and gives no control over the signal mask. Why a clean
+    /// mask: a test runner's threads block signals, a child inherits that mask, and a daemon with
+    /// SIGTERM blocked never stops. Why close-on-exec first: a daemon holding its starter's pipe
+    /// open keeps whoever reads that pipe waiting for an end of file that never comes.
     @discardableResult
     public static func spawnDetached(_ arguments: [String], log: String, wait: Bool = false) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()

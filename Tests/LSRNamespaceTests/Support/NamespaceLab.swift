@@ -3,6 +3,7 @@
 // prefix; `tearDown` stops exactly the processes it started and removes exactly its namespaces.
 
 import Foundation
+import LabKit
 import LSRControl
 #if canImport(Glibc)
 import Glibc
@@ -32,63 +33,13 @@ enum Shell {
     /// Runs a program that leaves a daemon behind: its output goes to `log`, not to a pipe the
     /// daemon would inherit and keep open. Waits for the program itself to exit.
     static func startDaemon(_ arguments: [String], log: String) throws {
-        let pid = try spawn(arguments, log: log)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS by hand: the macros are not imported.
-        let exited = status & 0x7F == 0
-        let code = (status >> 8) & 0xFF
-        guard exited && code == 0 else {
-            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw CommandFailure(description: "\(arguments.joined(separator: " ")) exited with status \(status): \(output)")
-        }
+        try Command.spawnDetached(arguments, log: log, wait: true)
     }
 
     /// Starts a long-running program, output appended to `log`, and returns its PID at once.
-    ///
-    /// Why posix_spawn and not Foundation's Process: Process did not reap a child that exits
-    /// right after forking its daemon, and gives no control over the signal mask. Why a clean
-    /// signal mask: the test runner's threads block signals, a spawned child inherits that mask,
-    /// and a daemon with SIGTERM blocked never stops when the lab tears down. Why every inherited
-    /// descriptor is marked close-on-exec first: a daemon holding a test's pipe open keeps the
-    /// test (or `swift test` itself) waiting for an end of file that never comes.
+    /// (LabKit's `Command.spawnDetached` says why it is not Foundation's Process.)
     static func spawn(_ arguments: [String], log: String) throws -> pid_t {
-        // posix_spawn and waitpid directly: Foundation's Process did not reap a child that
-        // exits right after forking its daemon.
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Our pipes must not leak into the daemon: a test reading one to its end would hang.
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
-            for entry in entries {
-                guard let descriptor = Int32(entry), descriptor > 2 else { continue }
-                let flags = fcntl(descriptor, F_GETFD)
-                if flags >= 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
-            }
-        }
-        let argv = ["/usr/bin/env"] + arguments
-        var cArguments = argv.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments { free(pointer) } }
-        // The test runner's threads block signals; a daemon must not inherit that mask, or it
-        // never sees the SIGTERM that stops it.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, &attributes, &cArguments, environ)
-        guard spawned == 0 else { throw CommandFailure(description: "posix_spawn \(arguments[0]): \(spawned)") }
-        return pid
+        try Command.spawnDetached(arguments, log: log)
     }
 
     /// Runs and throws with the output when the status is not 0.
