@@ -60,7 +60,9 @@ extension LabTopology {
 
     /// Every equal-cost next hop from `router` toward the nearest of `targets`.
     func nextHops(from router: String, toward targets: Set<String>, excluding down: Set<String>) -> [StaticRoute.NextHop] {
-        let distance = { (node: String) -> Int? in targets.compactMap { self.distances(from: $0, excluding: down)[node] }.min() }
+        // One breadth-first search per target, not one per question asked of it.
+        let fromTargets = targets.map { distances(from: $0, excluding: down) }
+        let distance = { (node: String) -> Int? in fromTargets.compactMap { $0[node] }.min() }
         guard let own = distance(router), own > 0 else { return [] }
         return (coreAdjacency(excluding: down)[router] ?? []).compactMap { neighbor, link in
             guard distance(neighbor) == own - 1, let address = link.address(of: neighbor),

@@ -207,9 +207,17 @@ public final class Daemon: @unchecked Sendable {
             neighbors[neighbor.interfaceIndex]?[neighbor.address] = nil
             changes = []
         }
-        let allNeighbors = neighbors.values.flatMap(\.values)
-        for installer in installers {
-            installer.kernelStateChanged(links: Array(tracker.links.values), addresses: Array(tracker.addresses), neighbors: allNeighbors)
+        // Installers follow links, addresses and neighbours; a route event changes none of them,
+        // and a dump of many routes at start-up must not rebuild the dataplane once per route.
+        switch event {
+        case .routeAdded, .routeRemoved:
+            break
+        default:
+            let allNeighbors = neighbors.values.flatMap(\.values)
+            for installer in installers {
+                installer.kernelStateChanged(links: Array(tracker.links.values), addresses: Array(tracker.addresses),
+                                             neighbors: allNeighbors)
+            }
         }
         for change in changes {
             switch change {
