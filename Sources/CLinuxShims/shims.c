@@ -152,36 +152,58 @@ int lsr_ip_minttl_option(void) { return IP_MINTTL; }
 
 size_t lsr_heap_in_use(void) { return mallinfo2().uordblks; }
 
-// MARK: AF_PACKET TPACKET_V3 ring (the userspace MPLS dataplane)
+// MARK: AF_PACKET TPACKET_V2 ring (the userspace MPLS dataplane)
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
+// V2, not V3: V2 hands each frame to user space as soon as it is written (a V3 block waits for
+// its timeout at low rates: 1 ms of latency), and its fixed-size slots let the forwarder
+// rewrite a frame in place, headroom and tailroom included, and transmit it from there.
 struct lsr_ring {
     int fd;
     int ifindex;
     uint8_t *map;
     size_t mapSize;
-    unsigned blockSize;
-    unsigned blockCount;
-    unsigned block;          // the block being walked
-    unsigned remaining;      // packets left in it; 0: not entered
-    struct tpacket3_hdr *packet;
-    int inBlock;
+    unsigned frameSize;
+    unsigned frameCount;
+    unsigned head;          // the next slot to look at
+    unsigned held;          // slots handed out and not yet given back (just before head)
+    uint64_t truncated;     // frames longer than a slot, skipped
+    uint64_t overflows;     // frames the kernel dropped for want of a free slot (PACKET_STATISTICS)
 };
 
-struct lsr_ring *lsr_ring_open(int ifindex, unsigned blockSize, unsigned blockCount, unsigned timeoutMilliseconds) {
+// What the forwarder may use of a slot: everything after the tpacket2 header.
+#define LSR_SLOT_OFFSET TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
+// Room kept in front of each received frame for pushed labels and rebuilt headers.
+#define LSR_RING_RESERVE 128
+
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount) {
     struct lsr_ring *ring = calloc(1, sizeof *ring);
     if (!ring) return NULL;
     ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (ring->fd < 0) { free(ring); return NULL; }
-    int version = TPACKET_V3, one = 1;
-    struct tpacket_req3 request = {
-        .tp_block_size = blockSize, .tp_block_nr = blockCount, .tp_frame_size = 2048,
-        .tp_frame_nr = (blockSize / 2048) * blockCount, .tp_retire_blk_tov = timeoutMilliseconds,
+    ring->ifindex = ifindex;
+    if (frameCount == 0) {
+        // Transmit only: bound to the interface with protocol 0, so nothing is received.
+        struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = 0, .sll_ifindex = ifindex };
+        if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
+        return ring;
+    }
+    frameSize = TPACKET_ALIGN(frameSize);
+    // Blocks of at least 64 KiB, a whole number of pages and of frames.
+    unsigned framesPerBlock = (65536 + frameSize - 1) / frameSize;
+    unsigned blockSize = (framesPerBlock * frameSize + 4095) & ~4095u;
+    framesPerBlock = blockSize / frameSize;
+    unsigned blockCount = (frameCount + framesPerBlock - 1) / framesPerBlock;
+    frameCount = blockCount * framesPerBlock;
+    int version = TPACKET_V2, one = 1, reserve = LSR_RING_RESERVE;
+    struct tpacket_req request = {
+        .tp_block_size = blockSize, .tp_block_nr = blockCount, .tp_frame_size = frameSize, .tp_frame_nr = frameCount,
     };
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) goto fail;
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
     // An own transmission must not come back as input.
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
@@ -189,16 +211,17 @@ struct lsr_ring *lsr_ring_open(int ifindex, unsigned blockSize, unsigned blockCo
     ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
     if (ring->map == MAP_FAILED) {
         ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
-        if (ring->map == MAP_FAILED) goto fail;
+        if (ring->map == MAP_FAILED) { ring->map = NULL; goto fail; }
     }
+    // Bound only now, with the ring in place: no frame of another interface leaks in.
     struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_MPLS_UC), .sll_ifindex = ifindex };
-    if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) { munmap(ring->map, ring->mapSize); goto fail; }
-    ring->ifindex = ifindex;
-    ring->blockSize = blockSize;
-    ring->blockCount = blockCount;
+    if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
+    ring->frameSize = frameSize;
+    ring->frameCount = frameCount;
     return ring;
 fail:;
     int saved = errno;
+    if (ring->map) munmap(ring->map, ring->mapSize);
     close(ring->fd);
     free(ring);
     errno = saved;
@@ -207,43 +230,97 @@ fail:;
 
 int lsr_ring_fd(const struct lsr_ring *ring) { return ring->fd; }
 
-int lsr_ring_next(struct lsr_ring *ring, uint8_t **frame, uint32_t *length) {
+static inline struct tpacket2_hdr *lsr_ring_slot(const struct lsr_ring *ring, unsigned index) {
+    // Frames never straddle blocks, and blocks hold a whole number of frames: slots are evenly spaced.
+    return (struct tpacket2_hdr *)(ring->map + (size_t)index * ring->frameSize);
+}
+
+int lsr_ring_next(struct lsr_ring *ring, uint8_t **slot, uint32_t *capacity, uint32_t *start, uint32_t *length) {
+    if (ring->frameCount == 0) return 0;
     for (;;) {
-        struct tpacket_block_desc *block = (struct tpacket_block_desc *)(ring->map + (size_t)ring->block * ring->blockSize);
-        if (!ring->inBlock) {
-            if ((__atomic_load_n(&block->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) return 0;
-            ring->inBlock = 1;
-            ring->remaining = block->hdr.bh1.num_pkts;
-            ring->packet = (struct tpacket3_hdr *)((uint8_t *)block + block->hdr.bh1.offset_to_first_pkt);
-        } else if (ring->remaining > 0) {
-            ring->packet = (struct tpacket3_hdr *)((uint8_t *)ring->packet + ring->packet->tp_next_offset);
-        }
-        if (ring->remaining == 0) {
-            // Hand the block back and move on.
-            __atomic_store_n(&block->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-            ring->inBlock = 0;
-            ring->block = (ring->block + 1) % ring->blockCount;
+        // Never hand out every slot: the kernel needs one to write into.
+        if (ring->held + 1 >= ring->frameCount) return 0;
+        struct tpacket2_hdr *header = lsr_ring_slot(ring, ring->head);
+        if ((__atomic_load_n(&header->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) return 0;
+        ring->head = (ring->head + 1) % ring->frameCount;
+        ring->held++;
+        if (header->tp_snaplen < header->tp_len) {
+            ring->truncated++;
             continue;
         }
-        ring->remaining--;
-        *frame = (uint8_t *)ring->packet + ring->packet->tp_mac;
-        *length = ring->packet->tp_snaplen;
-        // The next call steps from this packet by tp_next_offset, or releases the block.
+        *slot = (uint8_t *)header + LSR_SLOT_OFFSET;
+        *capacity = ring->frameSize - LSR_SLOT_OFFSET;
+        *start = header->tp_mac - LSR_SLOT_OFFSET;
+        *length = header->tp_snaplen;
         return 1;
     }
 }
 
+void lsr_ring_release(struct lsr_ring *ring) {
+    unsigned index = (ring->head + ring->frameCount - ring->held) % (ring->frameCount ? ring->frameCount : 1);
+    for (; ring->held > 0; ring->held--) {
+        __atomic_store_n(&lsr_ring_slot(ring, index)->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+        index = (index + 1) % ring->frameCount;
+    }
+}
+
+int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count) {
+    if (count > LSR_RING_BATCH) count = LSR_RING_BATCH;
+    struct mmsghdr messages[LSR_RING_BATCH];
+    struct iovec vectors[LSR_RING_BATCH];
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex };
+    for (unsigned index = 0; index < count; index++) {
+        vectors[index].iov_base = frames[index];
+        vectors[index].iov_len = lengths[index];
+        memset(&messages[index], 0, sizeof messages[index]);
+        messages[index].msg_hdr.msg_name = &address;
+        messages[index].msg_hdr.msg_namelen = sizeof address;
+        messages[index].msg_hdr.msg_iov = &vectors[index];
+        messages[index].msg_hdr.msg_iovlen = 1;
+    }
+    unsigned sent = 0;
+    while (sent < count) {
+        int result = sendmmsg(ring->fd, messages + sent, count - sent, MSG_DONTWAIT);
+        if (result <= 0) {
+            // A frame the device refuses (too big, queue full): skip it, send the rest.
+            if (result < 0 && (errno == EAGAIN || errno == ENOBUFS)) break;
+            sent++;
+            continue;
+        }
+        sent += (unsigned)result;
+    }
+    return (int)sent;
+}
+
 ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length) {
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex, .sll_halen = 6 };
-    memcpy(address.sll_addr, frame, 6);
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex };
     return sendto(ring->fd, frame, length, MSG_DONTWAIT, (struct sockaddr *)&address, sizeof address);
+}
+
+uint64_t lsr_ring_truncated(const struct lsr_ring *ring) { return ring->truncated; }
+
+uint64_t lsr_ring_overflows(struct lsr_ring *ring) {
+    // Reading the statistics resets them in the kernel: keep the running total here.
+    struct tpacket_stats stats;
+    socklen_t length = sizeof stats;
+    if (ring->frameCount && getsockopt(ring->fd, SOL_PACKET, PACKET_STATISTICS, &stats, &length) == 0) {
+        ring->overflows += stats.tp_drops;
+    }
+    return ring->overflows;
 }
 
 void lsr_ring_close(struct lsr_ring *ring) {
     if (!ring) return;
-    munmap(ring->map, ring->mapSize);
+    if (ring->map) munmap(ring->map, ring->mapSize);
     close(ring->fd);
     free(ring);
+}
+
+int lsr_pin_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
 }
 
 #include <net/if.h>

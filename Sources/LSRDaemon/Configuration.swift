@@ -24,6 +24,12 @@
 //     keep-routes: false               # leave the routes in the kernel at shutdown
 //     ftn-table: 193                   # IPv4 table of labelled (push) routes
 //     ftn-rule-priority: 1000          # its `ip rule`, consulted before main (32766)
+//   userspace:                         # the userspace dataplane (userspace, both, auto without kernel MPLS)
+//     polling: adaptive                # throughput, adaptive, or low-latency (busy polling)
+//     threads: 1                       # forwarding threads; each LDP interface is one thread's
+//     cpus: [1]                        # pin thread i to cpus[i % count]
+//     ring-frames: 1024                # receive ring slots per interface
+//     ttl-model: uniform               # RFC 3443: uniform or pipe
 //   static-routes:                     # userspace LER: reach a prefix through the LSP to a loopback
 //     - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
 //   control-socket: /run/lsrd/r1.sock
@@ -46,6 +52,27 @@ public struct KernelDataplaneOptions: Codable, Sendable, Equatable {
     public var keepRoutes = false
     public var ftnTable: UInt32 = 193
     public var ftnRulePriority: UInt32 = 1000
+    public init() {}
+}
+
+/// How the userspace dataplane runs its forwarding threads.
+public struct UserspaceDataplaneOptions: Codable, Sendable, Equatable {
+    public enum Polling: String, Codable, Sendable, CaseIterable {
+        /// Sleeps in poll(2) as soon as the rings are empty: least CPU, a wake-up per burst.
+        case throughput
+        /// Keeps polling the rings for 200 µs after the last packet, then sleeps: low latency
+        /// under steady traffic at little cost when idle.
+        case adaptive
+        /// Never sleeps: the lowest latency, and one CPU always busy per thread.
+        case lowLatency = "low-latency"
+    }
+
+    public var polling = Polling.adaptive
+    public var threads = 1
+    /// CPUs to pin the threads to (thread i to cpus[i % count]); empty: not pinned.
+    public var cpus: [Int] = []
+    public var ringFrames = 1024
+    public var ttlModel = TTLModel.uniform
     public init() {}
 }
 
@@ -109,6 +136,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var labelsFor = LabelsFor.all
     public var dataplane = DataplaneMode.auto
     public var kernel = KernelDataplaneOptions()
+    public var userspace = UserspaceDataplaneOptions()
     /// Customer prefixes behind remote LERs (see StaticRoute); used by the userspace plane.
     public var staticRoutes: [StaticRoute] = []
     public var controlSocket: String?
@@ -281,7 +309,7 @@ struct ConfigurationReader {
     static let topLevelKeys = [
         "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
         "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
-        "dataplane", "kernel", "static-routes", "control-socket", "log-level",
+        "dataplane", "kernel", "userspace", "static-routes", "control-socket", "log-level",
     ]
 
     func read(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
@@ -352,6 +380,7 @@ struct ConfigurationReader {
         if let node = top["labels-for"]?.value { configuration.labelsFor = try labelsFor(node) }
         if let node = top["dataplane"]?.value { configuration.dataplane = try choice(node, "dataplane", DataplaneMode.self) }
         if let node = top["kernel"]?.value { configuration.kernel = try kernelOptions(node) }
+        if let node = top["userspace"]?.value { configuration.userspace = try userspaceOptions(node) }
         if let node = top["static-routes"]?.value {
             configuration.staticRoutes = try staticRoutes(node, routerID: configuration.routerID)
         }
@@ -362,6 +391,40 @@ struct ConfigurationReader {
         }
         if let node = top["log-level"]?.value { configuration.logLevel = try choice(node, "log-level", LogLevelSetting.self) }
         return configuration
+    }
+
+    func userspaceOptions(_ node: Node) throws(ConfigurationError) -> UserspaceDataplaneOptions {
+        let fields = try pairs(node, context: "userspace", allowed: ["polling", "threads", "cpus", "ring-frames", "ttl-model"])
+        var options = UserspaceDataplaneOptions()
+        if let value = fields["polling"]?.value {
+            options.polling = try choice(value, "userspace.polling", UserspaceDataplaneOptions.Polling.self)
+        }
+        if let value = fields["threads"]?.value {
+            let text = try scalar(value, "userspace.threads")
+            guard let threads = Int(text), (1...64).contains(threads) else {
+                throw error(value, "userspace.threads", "'\(text)' is not a thread count in 1...64")
+            }
+            options.threads = threads
+        }
+        if let value = fields["cpus"]?.value {
+            let available = ProcessInfo.processInfo.activeProcessorCount
+            for item in try list(value, "userspace.cpus") {
+                let text = try scalar(item, "userspace.cpus")
+                guard let cpu = Int(text), cpu >= 0, cpu < available else {
+                    throw error(item, "userspace.cpus", "'\(text)' is not a CPU of this machine (0...\(available - 1))")
+                }
+                options.cpus.append(cpu)
+            }
+        }
+        if let value = fields["ring-frames"]?.value {
+            let text = try scalar(value, "userspace.ring-frames")
+            guard let frames = Int(text), (64...65536).contains(frames) else {
+                throw error(value, "userspace.ring-frames", "'\(text)' is not a slot count in 64...65536")
+            }
+            options.ringFrames = frames
+        }
+        if let value = fields["ttl-model"]?.value { options.ttlModel = try choice(value, "userspace.ttl-model", TTLModel.self) }
+        return options
     }
 
     func kernelOptions(_ node: Node) throws(ConfigurationError) -> KernelDataplaneOptions {

@@ -20,8 +20,11 @@ public final class ForwardingWorkspace {
     public internal(set) var unresolvedAddress: UInt32 = 0
     /// Set when the last verdict carries an ICMP error this node generated.
     public internal(set) var generatedICMP = false
+    /// The counter lane of the thread that owns this workspace (see ForwardingSnapshot.lanes).
+    public let lane: Int
 
-    public init() {
+    public init(lane: Int = 0) {
+        self.lane = lane
         scratch = .allocate(byteCount: Self.scratchSize, alignment: 16)
     }
 
@@ -41,14 +44,14 @@ extension ForwardingSnapshot {
         workspace.reset()
         let p = frame.bytes
         let length = frame.length
-        guard length >= ethernetHeaderLength + 4 else { return drop(.runt) }
+        guard length >= ethernetHeaderLength + 4 else { return drop(.runt, workspace) }
         // RFC 3032 §2.1: find the bottom of stack before trusting anything.
         var depth = 0
         var offset = ethernetHeaderLength
         while true {
-            if offset + 4 > length { return drop(offset == length ? .missingBottomOfStack : .truncatedLabelStack) }
+            if offset + 4 > length { return drop(offset == length ? .missingBottomOfStack : .truncatedLabelStack, workspace) }
             depth += 1
-            if depth > Self.maximumStackDepth { return drop(.labelStackTooDeep) }
+            if depth > Self.maximumStackDepth { return drop(.labelStackTooDeep, workspace) }
             let bottom = load8(p, offset + 2) & 1 == 1
             offset += 4
             if bottom { break }
@@ -64,7 +67,7 @@ extension ForwardingSnapshot {
             if label == 0 || label == 2 {
                 let ttl = UInt8(truncatingIfNeeded: stackEntry)
                 if isBottom {
-                    guard payload < length else { return drop(.unsupportedPayload) }
+                    guard payload < length else { return drop(.unsupportedPayload, workspace) }
                     if uniform { lowerIPTTL(p + payload, length - payload, to: ttl) }
                     frame.start += payload
                     frame.length -= payload
@@ -75,9 +78,9 @@ extension ForwardingSnapshot {
                 continue
             }
             entrySlot = label < 16 ? -1 : self.entrySlot(label: label)
-            guard entrySlot >= 0 else { return drop(.noEntry) }
+            guard entrySlot >= 0 else { return drop(.noEntry, workspace) }
             let entry = entries[Int(entrySlot)]
-            guard entry.nextHopCount > 0 else { return drop(.noEntry) }
+            guard entry.nextHopCount > 0 else { return drop(.noEntry, workspace) }
             let ttl = stackEntry & 0xFF
             let hopIndex = Int(entry.firstNextHop) + (entry.nextHopCount == 1 ? 0 :
                 choose(among: Int(entry.nextHopCount), hash: flowHash(p, stackStart: ethernetHeaderLength + top * 4,
@@ -96,29 +99,29 @@ extension ForwardingSnapshot {
             if pushCount == 0 && hop.interfaceSlot == -1 {
                 // This node is the egress for the label: pop and look at what is below.
                 if isBottom {
-                    guard payload < length else { return drop(.unsupportedPayload) }
+                    guard payload < length else { return drop(.unsupportedPayload, workspace) }
                     if uniform { lowerIPTTL(p + payload, length - payload, to: UInt8(outTTL)) }
-                    count(entrySlot, bytes: length - payload)
+                    count(entrySlot, bytes: length - payload, workspace)
                     frame.start += payload
                     frame.length -= payload
                     return .deliver
                 }
                 if uniform { lowerLabelTTL(p, stackStart + 4, to: UInt8(outTTL)) }
-                count(entrySlot, bytes: length - stackStart)
+                count(entrySlot, bytes: length - stackStart, workspace)
                 top += 1
                 continue
             }
-            guard hop.interfaceSlot >= 0 else { return drop(.noNeighbor) }
+            guard hop.interfaceSlot >= 0 else { return drop(.noNeighbor, workspace) }
             let interface = interfaces[Int(hop.interfaceSlot)]
             let outLength = length - newStackStart
             var etherType = EtherType.mplsUnicast
             if pushCount == 0 && isBottom {
                 // PHP (RFC 3031 §3.16): what leaves is the bare payload.
-                guard payload < length else { return drop(.unsupportedPayload) }
+                guard payload < length else { return drop(.unsupportedPayload, workspace) }
                 switch load8(p, payload) >> 4 {
                 case 4: etherType = EtherType.ipv4
                 case 6: etherType = EtherType.ipv6
-                default: return drop(.unsupportedPayload)
+                default: return drop(.unsupportedPayload, workspace)
                 }
             }
             if outLength > interface.mtu {
@@ -129,9 +132,9 @@ extension ForwardingSnapshot {
             guard hop.hasMAC else {
                 workspace.unresolvedInterfaceSlot = hop.interfaceSlot
                 workspace.unresolvedAddress = hop.address
-                return drop(.noNeighbor)
+                return drop(.noNeighbor, workspace)
             }
-            guard frame.start + newStackStart - ethernetHeaderLength >= 0 else { return drop(.noHeadroom) }
+            guard frame.start + newStackStart - ethernetHeaderLength >= 0 else { return drop(.noHeadroom, workspace) }
             // Rewrite: the top entry is replaced by the hop's labels (none for a pop).
             if pushCount == 0 {
                 if isBottom {
@@ -153,7 +156,7 @@ extension ForwardingSnapshot {
             store16(p, headerStart + 12, etherType)
             frame.start += headerStart
             frame.length = length - headerStart
-            count(entrySlot, bytes: outLength)
+            count(entrySlot, bytes: outLength, workspace)
             return .transmit(interfaceSlot: hop.interfaceSlot)
         }
     }
@@ -165,27 +168,27 @@ extension ForwardingSnapshot {
         workspace.reset()
         let p = frame.bytes
         let length = frame.length
-        guard length >= 20 else { return drop(.runt) }
-        guard load8(p, 0) >> 4 == 4 else { return drop(.noEntry) }
+        guard length >= 20 else { return drop(.runt, workspace) }
+        guard load8(p, 0) >> 4 == 4 else { return drop(.noEntry, workspace) }
         let headerLength = Int(load8(p, 0) & 0xF) * 4
-        guard headerLength >= 20, headerLength <= length, Int(load16(p, 2)) <= length else { return drop(.unsupportedPayload) }
+        guard headerLength >= 20, headerLength <= length, Int(load16(p, 2)) <= length else { return drop(.unsupportedPayload, workspace) }
         let slot = entrySlot(destination: load32(p, 16))
-        guard slot >= 0 else { return drop(.noEntry) }
+        guard slot >= 0 else { return drop(.noEntry, workspace) }
         let entry = entries[Int(slot)]
-        guard entry.nextHopCount > 0 else { return drop(.noEntry) }
+        guard entry.nextHopCount > 0 else { return drop(.noEntry, workspace) }
         let hopIndex = Int(entry.firstNextHop) + (entry.nextHopCount == 1 ? 0 :
             choose(among: Int(entry.nextHopCount), hash: flowHash(p, stackStart: 0, payload: 0, length: length)))
         let hop = nextHops[hopIndex]
-        guard hop.interfaceSlot >= 0 else { return drop(.noNeighbor) }
+        guard hop.interfaceSlot >= 0 else { return drop(.noNeighbor, workspace) }
         // The kernel routed the packet into the TUN and already decremented its TTL.
         let ipTTL = UInt32(load8(p, 8))
-        guard ipTTL > 0 else { return drop(.ttlExpired) }
+        guard ipTTL > 0 else { return drop(.ttlExpired, workspace) }
         let interface = interfaces[Int(hop.interfaceSlot)]
         let pushCount = Int(hop.labelCount)
         if length + pushCount * 4 > interface.mtu {
-            guard load16(p, 6) & 0x4000 != 0 else { return drop(.mtuExceeded) }
+            guard load16(p, 6) & 0x4000 != 0 else { return drop(.mtuExceeded, workspace) }
             // RFC 1191 back to the source through the local stack, MTU less the labels.
-            dropCounters[DropReason.mtuExceeded.rawValue] &+= 1
+            _ = drop(.mtuExceeded, workspace)
             return buildICMP(&frame, type: 3, code: 4, mtu: UInt16(clamping: interface.mtu - pushCount * 4),
                              receivedStack: 0, stackCount: 0, original: 0, originalLength: length,
                              source: localAddress, route: nil, workspace: workspace)
@@ -193,10 +196,10 @@ extension ForwardingSnapshot {
         guard hop.hasMAC else {
             workspace.unresolvedInterfaceSlot = hop.interfaceSlot
             workspace.unresolvedAddress = hop.address
-            return drop(.noNeighbor)
+            return drop(.noNeighbor, workspace)
         }
         let headerStart = -pushCount * 4 - ethernetHeaderLength
-        guard frame.start + headerStart >= 0 else { return drop(.noHeadroom) }
+        guard frame.start + headerStart >= 0 else { return drop(.noHeadroom, workspace) }
         let labelTTL = uniform ? ipTTL : 255
         for index in 0..<pushCount {
             store32(p, -pushCount * 4 + index * 4,
@@ -208,7 +211,7 @@ extension ForwardingSnapshot {
         store16(p, headerStart + 12, pushCount == 0 ? EtherType.ipv4 : EtherType.mplsUnicast)
         frame.start += headerStart
         frame.length = length - headerStart
-        count(slot, bytes: length + pushCount * 4)
+        count(slot, bytes: length + pushCount * 4, workspace)
         return .transmit(interfaceSlot: hop.interfaceSlot)
     }
 

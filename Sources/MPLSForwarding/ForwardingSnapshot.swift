@@ -5,7 +5,7 @@ import LDPCodec
 import MPLSTables
 
 /// RFC 3443 TTL processing models.
-public enum TTLModel: String, Sendable, Codable {
+public enum TTLModel: String, Sendable, Codable, CaseIterable {
     /// IP TTL copied into pushed labels, and the label TTL back into the IP header on pop.
     case uniform
     /// The LSP counts as one hop: pushed labels start at 255 and the IP TTL is left alone.
@@ -148,14 +148,21 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     let nextHops: UnsafeMutableBufferPointer<NextHopRecord>
     let labels: UnsafeMutableBufferPointer<UInt32>
     let interfaces: UnsafeMutableBufferPointer<InterfaceRecord>
-    /// packets, bytes per entry slot; written by the forwarding thread only.
+    /// Counters come in lanes, one per forwarding thread, so that no two threads write the same
+    /// word: lane `l` of entry slot `s` holds packets at `(l * keys.count + s) * 2` and bytes after.
+    public let lanes: Int
     let entryCounters: UnsafeMutableBufferPointer<UInt64>
+    /// Lane `l`, reason `r` at `l * DropReason.allCases.count + r`.
     let dropCounters: UnsafeMutableBufferPointer<UInt64>
-    let icmpCounter: UnsafeMutablePointer<UInt64>
+    let icmpCounters: UnsafeMutableBufferPointer<UInt64>
 
+    /// `lanes`: how many forwarding threads count in this snapshot; each passes a workspace
+    /// whose `lane` is its own.
     public init(lfib: LFIB, interfaces interfaceList: [ForwardingInterface], neighbors: [ForwardingNeighbor],
-                options: ForwardingOptions) {
+                options: ForwardingOptions, lanes: Int = 1) {
+        precondition(lanes >= 1)
         self.options = options
+        self.lanes = lanes
         uniform = options.ttlModel == .uniform
         localAddress = options.localAddress.rawValue
         let sorted = lfib.sortedEntries.filter { entry in
@@ -247,12 +254,12 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         trie = .allocate(capacity: trieNodes.count)
         _ = trie.initialize(from: trieNodes)
 
-        entryCounters = .allocate(capacity: max(sorted.count * 2, 1))
+        entryCounters = .allocate(capacity: max(sorted.count * 2 * lanes, 1))
         entryCounters.initialize(repeating: 0)
-        dropCounters = .allocate(capacity: DropReason.allCases.count)
+        dropCounters = .allocate(capacity: DropReason.allCases.count * lanes)
         dropCounters.initialize(repeating: 0)
-        icmpCounter = .allocate(capacity: 1)
-        icmpCounter.initialize(to: 0)
+        icmpCounters = .allocate(capacity: lanes)
+        icmpCounters.initialize(repeating: 0)
     }
 
     deinit {
@@ -265,7 +272,7 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         interfaces.deallocate()
         entryCounters.deallocate()
         dropCounters.deallocate()
-        icmpCounter.deallocate()
+        icmpCounters.deallocate()
     }
 
     // MARK: Control-plane reads (racy by design: display only)
@@ -273,11 +280,19 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     /// Packets and bytes the entry forwarded while this snapshot was current.
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         guard let slot = slotByKey[key] else { return nil }
-        return (entryCounters[slot * 2], entryCounters[slot * 2 + 1])
+        var total: (packets: UInt64, bytes: UInt64) = (0, 0)
+        for lane in 0..<lanes {
+            let base = (lane * keys.count + slot) * 2
+            total = (total.packets &+ entryCounters[base], total.bytes &+ entryCounters[base + 1])
+        }
+        return total
     }
 
-    public func drops(_ reason: DropReason) -> UInt64 { dropCounters[reason.rawValue] }
-    public var icmpGenerated: UInt64 { icmpCounter.pointee }
+    public func drops(_ reason: DropReason) -> UInt64 {
+        (0..<lanes).reduce(0) { $0 &+ dropCounters[$1 * DropReason.allCases.count + reason.rawValue] }
+    }
+
+    public var icmpGenerated: UInt64 { icmpCounters.reduce(0, &+) }
 
     /// The interface slot of a kernel interface index, for the I/O layer (not per packet).
     public func interfaceSlot(ofIndex index: Int32) -> Int32? {
@@ -309,13 +324,19 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func count(_ slot: Int32, bytes: Int) {
-        entryCounters[Int(slot) * 2] &+= 1
-        entryCounters[Int(slot) * 2 + 1] &+= UInt64(bytes)
+    @inline(__always) func count(_ slot: Int32, bytes: Int, _ workspace: ForwardingWorkspace) {
+        let base = (workspace.lane * keys.count + Int(slot)) * 2
+        entryCounters[base] &+= 1
+        entryCounters[base + 1] &+= UInt64(bytes)
     }
 
-    @inline(__always) func drop(_ reason: DropReason) -> Verdict {
-        dropCounters[reason.rawValue] &+= 1
+    @inline(__always) func drop(_ reason: DropReason, _ workspace: ForwardingWorkspace) -> Verdict {
+        dropCounters[workspace.lane * DropReason.allCases.count + reason.rawValue] &+= 1
         return .drop(reason)
+    }
+
+    /// Counts a drop the I/O layer found (a frame the ring truncated, a full transmit queue).
+    public func countDrop(_ reason: DropReason, _ workspace: ForwardingWorkspace) {
+        _ = drop(reason, workspace)
     }
 }

@@ -29,7 +29,7 @@ extension ForwardingSnapshot {
     @inline(never)
     func timeExceeded(_ frame: inout Frame, depth: Int, top: Int, payload: Int, hop: NextHopRecord,
                       ingressSlot: Int32, workspace: ForwardingWorkspace) -> Verdict {
-        dropCounters[DropReason.ttlExpired.rawValue] &+= 1
+        _ = drop(.ttlExpired, workspace)
         let innerOffset = ethernetHeaderLength + (top + 1) * 4
         return buildICMP(&frame, type: 11, code: 0, mtu: 0, receivedStack: ethernetHeaderLength, stackCount: depth,
                          original: payload, originalLength: frame.length - payload, source: icmpSource(ingressSlot: ingressSlot),
@@ -40,7 +40,7 @@ extension ForwardingSnapshot {
     @inline(never)
     func fragmentationNeeded(_ frame: inout Frame, depth: Int, top: Int, payload: Int, hop: NextHopRecord,
                              labelBytes: Int, ingressSlot: Int32, workspace: ForwardingWorkspace) -> Verdict {
-        dropCounters[DropReason.mtuExceeded.rawValue] &+= 1
+        _ = drop(.mtuExceeded, workspace)
         let p = frame.bytes
         let length = frame.length
         guard payload + 20 <= length, load8(p, payload) >> 4 == 4, load16(p, payload + 6) & 0x4000 != 0 else {
@@ -123,7 +123,7 @@ extension ForwardingSnapshot {
         }
         store16(base, icmp + 2, internetChecksum(base, icmp, icmpLength))
 
-        icmpCounter.pointee &+= 1
+        icmpCounters[workspace.lane] &+= 1
         workspace.generatedICMP = true
         guard let route else {
             frame.start = 0

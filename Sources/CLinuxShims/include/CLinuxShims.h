@@ -37,19 +37,34 @@ int lsr_ip_minttl_option(void);
 /// RFC 5082 GTSM: send with TTL 255 and drop anything that arrives with less (IP_MINTTL).
 int lsr_set_gtsm(int fd, int enable);
 
-/// An AF_PACKET TPACKET_V3 receive ring for MPLS unicast frames (ethertype 0x8847) on one
-/// interface. Opaque; walked with lsr_ring_next. Own transmissions are ignored.
+/// An AF_PACKET TPACKET_V2 receive ring for MPLS unicast frames (ethertype 0x8847) on one
+/// interface, and the socket to send out of it. Own transmissions are ignored.
 struct lsr_ring;
-/// Creates the socket with protocol 0, sets up the ring, then binds to 0x8847 + ifindex (so no
-/// frame of another interface leaks in). NULL on error (errno set).
-struct lsr_ring *lsr_ring_open(int ifindex, unsigned blockSize, unsigned blockCount, unsigned timeoutMilliseconds);
+/// Most frames one lsr_ring_send_batch call takes.
+#define LSR_RING_BATCH 64
+/// Creates the socket with protocol 0, sets up `frameCount` slots of `frameSize` octets (both
+/// rounded up), then binds to 0x8847 + ifindex (so no frame of another interface leaks in).
+/// `frameCount` 0: a socket that only transmits. NULL on error (errno set).
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount);
 int lsr_ring_fd(const struct lsr_ring *ring);
-/// The next received frame, or 0 when the ring holds none now. A frame stays valid until the
-/// next call (its block is handed back to the kernel when the walk leaves it).
-int lsr_ring_next(struct lsr_ring *ring, uint8_t **frame, uint32_t *length);
+/// The next received frame, or 0 when the ring holds none now. The frame is at
+/// `slot + start ..< slot + start + length` in a slot of `capacity` octets that the caller may
+/// rewrite in place (and transmit from) until lsr_ring_release.
+int lsr_ring_next(struct lsr_ring *ring, uint8_t **slot, uint32_t *capacity, uint32_t *start, uint32_t *length);
+/// Gives every slot lsr_ring_next handed out back to the kernel.
+void lsr_ring_release(struct lsr_ring *ring);
+/// Sends up to LSR_RING_BATCH whole Ethernet frames out of the ring's interface with one
+/// sendmmsg where possible. Returns how many were sent.
+int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count);
 /// Sends one whole Ethernet frame out of the ring's interface.
 ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length);
+/// Frames skipped because they did not fit a slot.
+uint64_t lsr_ring_truncated(const struct lsr_ring *ring);
+/// Frames the kernel dropped because the ring was full (running total). Not thread-safe.
+uint64_t lsr_ring_overflows(struct lsr_ring *ring);
 void lsr_ring_close(struct lsr_ring *ring);
+/// Pins the calling thread to one CPU.
+int lsr_pin_thread(int cpu);
 
 /// Creates TUN device `name` (IFF_TUN | IFF_NO_PI: bare IP packets), non-blocking and
 /// close-on-exec, and sets it up. Returns the fd and its interface index, or -1 (errno set).

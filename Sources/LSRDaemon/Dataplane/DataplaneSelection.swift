@@ -25,12 +25,13 @@ public enum DataplaneSelection {
 
     /// The backends for `configuration`'s dataplane mode, kernel options and static routes.
     public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
-        try installers(for: configuration.dataplane, kernel: configuration.kernel,
+        try installers(for: configuration.dataplane, kernel: configuration.kernel, userspace: configuration.userspace,
                        interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange,
                        staticRoutes: configuration.staticRoutes, logger: logger)
     }
 
-    public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions, interfaces: [String],
+    public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions,
+                                  userspace: UserspaceDataplaneOptions = .init(), interfaces: [String],
                                   labelRange: ClosedRange<UInt32>? = nil, staticRoutes: [StaticRoute] = [], logger: Logger,
                                   kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
@@ -46,6 +47,12 @@ public enum DataplaneSelection {
             break
         }
         let kernelAvailable = kernelReason == nil
+        // Labelled frames are taken only from LDP interfaces: a customer-facing interface never
+        // injects labels (without an interface list, as in tests, every interface receives).
+        func userspaceInstaller() -> UserspaceInstaller {
+            UserspaceInstaller(engine: userspace, staticRoutes: staticRoutes,
+                               receiveInterfaces: interfaces.isEmpty ? nil : Set(interfaces))
+        }
         var installers: [any LFIBInstaller] = []
         if mode == .kernel || mode == .both || (mode == .auto && kernelAvailable) {
             do {
@@ -59,10 +66,10 @@ public enum DataplaneSelection {
             return installers
         case .auto:
             // The kernel forwards where it can; the userspace engine where it cannot.
-            return kernelAvailable ? installers : [UserspaceInstaller(staticRoutes: staticRoutes)]
+            return kernelAvailable ? installers : [userspaceInstaller()]
         case .userspace:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
-            return [UserspaceInstaller(staticRoutes: staticRoutes)]
+            return [userspaceInstaller()]
         case .both:
             // The kernel's table is programmed and it forwards every interface; the userspace
             // engine would take the same frames off the same interfaces, so it only records

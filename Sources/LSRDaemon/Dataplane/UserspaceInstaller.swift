@@ -1,9 +1,10 @@
-// The userspace MPLS dataplane: AF_PACKET TPACKET_V3 rings on every Ethernet interface, one
-// forwarding thread running MPLSForwarding's decision, and RCU-like snapshot replacement.
-// The control plane (the daemon's event loop) builds immutable plans; the thread reads them.
-// As a label edge router it owns a TUN device: the kernel routes FTN prefixes into it (see
-// TunnelRoutes), the thread pushes labels onto what it reads there, and writes packets popped
-// for this node back into it for the kernel to deliver or forward.
+// The userspace MPLS dataplane: AF_PACKET TPACKET_V2 rings on the LDP interfaces, forwarding
+// threads running MPLSForwarding's decision on frames in place in the ring, batched sendmmsg,
+// and RCU-like snapshot replacement. The control plane (the daemon's event loop) builds
+// immutable plans; the threads read them. As a label edge router it owns a TUN device: the
+// kernel routes FTN prefixes into it (see TunnelRoutes), a thread pushes labels onto what it
+// reads there, and writes packets popped for this node back into it for the kernel to deliver
+// or forward.
 
 import CLinuxShims
 import Foundation
@@ -14,39 +15,65 @@ import MPLSForwarding
 import MPLSTables
 import Synchronization
 
-/// What the forwarding thread works from: a snapshot and the rings, indexed by snapshot slot.
+/// What the forwarding threads work from: a snapshot and the sockets, indexed by snapshot slot.
 final class ForwardingPlan: @unchecked Sendable {
     let snapshot: ForwardingSnapshot
-    /// Ring per snapshot interface slot (nil: no ring there).
-    let ringBySlot: [OpaquePointer?]
-    /// (ring, snapshot slot of its interface) to poll.
-    let inputs: [(ring: OpaquePointer, slot: Int32)]
-    /// The TUN device's fd, or -1 without one.
+    /// Socket per snapshot interface slot (nil: none there), to transmit.
+    let socketBySlot: [OpaquePointer?]
+    /// Per thread: the receive rings it polls, with the snapshot slot of their interface.
+    let inputsByThread: [[(ring: OpaquePointer, slot: Int32)]]
+    /// The TUN device's fd, or -1 without one; read by thread 0.
     let tunnel: Int32
 
-    init(snapshot: ForwardingSnapshot, rings: [Int32: OpaquePointer], tunnel: Int32) {
+    init(snapshot: ForwardingSnapshot, sockets: [Int32: OpaquePointer], receiving: Set<Int32>, threads: Int, tunnel: Int32) {
         self.snapshot = snapshot
         self.tunnel = tunnel
-        ringBySlot = snapshot.interfaceIndices.map { rings[$0] }
-        inputs = rings.compactMap { index, ring in snapshot.interfaceSlot(ofIndex: index).map { (ring, $0) } }
+        socketBySlot = snapshot.interfaceIndices.map { sockets[$0] }
+        var inputs = [[(ring: OpaquePointer, slot: Int32)]](repeating: [], count: threads)
+        // Interfaces are dealt to threads in index order: one interface is always one thread's.
+        for (position, index) in receiving.sorted().enumerated() {
+            guard let ring = sockets[index], let slot = snapshot.interfaceSlot(ofIndex: index) else { continue }
+            inputs[position % threads].append((ring, slot))
+        }
+        inputsByThread = inputs
     }
+}
+
+/// One forwarding thread's handle, shared between it and the control plane.
+final class ForwardingThread: @unchecked Sendable {
+    let lane: Int
+    /// The newest plan generation this thread has picked up: older plans are free.
+    let acknowledged = Atomic<Int>(-1)
+    let forwarded = Atomic<UInt64>(0)
+    /// Frames the kernel would not take on transmission (full queue, too big).
+    let transmitFailures = Atomic<UInt64>(0)
+    var thread: Thread?
+
+    init(lane: Int) { self.lane = lane }
 }
 
 public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public let name = "userspace"
     let options: ForwardingOptions
+    let engine: UserspaceDataplaneOptions
     /// Customer prefixes reached through the LSP to a remote LER's loopback.
     let staticRoutes: [StaticRoute]
     let tunnelName: String
+    /// Interfaces whose labelled frames this plane receives (nil: every Ethernet interface).
+    let receiveInterfaces: Set<String>?
     // Control-plane state, touched under `lock` (the daemon's loop and lsrctl's reads).
     let lock = NSLock()
     var lfib = LFIB()
     var links: [Int32: KernelLink] = [:]
     var addresses: [KernelAddress] = []
     var neighbors: [KernelNeighbor] = []
-    var rings: [Int32: OpaquePointer] = [:]
-    var ringErrors: [String: String] = [:]
-    var retired: [(plan: ForwardingPlan, generation: Int, rings: [OpaquePointer])] = []
+    /// A socket on every up Ethernet interface; those in `receiving` have a receive ring.
+    var sockets: [Int32: OpaquePointer] = [:]
+    var receiving: Set<Int32> = []
+    var socketErrors: [String: String] = [:]
+    /// Ring statistics of sockets already closed, so totals survive a link going down.
+    var carriedRingStatistics: (truncated: UInt64, overflows: UInt64) = (0, 0)
+    var retired: [(plan: ForwardingPlan, generation: Int, sockets: [OpaquePointer])] = []
     var current: ForwardingPlan?
     /// Counters of entries from snapshots already replaced, so totals survive replacement.
     var carriedCounters: [LFIBKey: (packets: UInt64, bytes: UInt64)] = [:]
@@ -59,21 +86,24 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     /// The LDP LFIB plus the static routes' entries: what the snapshot is built from.
     var effectiveLFIB = LFIB()
 
-    // Shared with the thread.
+    // Shared with the threads.
     let published = Atomic<UInt>(0)
     let generation = Atomic<Int>(0)
-    let acknowledged = Atomic<Int>(0)
     let running = Atomic<Bool>(true)
-    let forwarded = Atomic<UInt64>(0)
-    var thread: Thread?
+    let threads: [ForwardingThread]
+    var started = false
 
-    public init(options: ForwardingOptions = ForwardingOptions(localAddress: .any), staticRoutes: [StaticRoute] = [],
-                tunnelName: String = "lsr0") {
+    public init(options: ForwardingOptions = ForwardingOptions(localAddress: .any), engine: UserspaceDataplaneOptions = .init(),
+                staticRoutes: [StaticRoute] = [], tunnelName: String = "lsr0", receiveInterfaces: Set<String>? = nil) {
         var options = options
         options.localInterfaces.insert(tunnelName)
+        options.ttlModel = engine.ttlModel
         self.options = options
+        self.engine = engine
         self.staticRoutes = staticRoutes
         self.tunnelName = tunnelName
+        self.receiveInterfaces = receiveInterfaces
+        threads = (0..<max(engine.threads, 1)).map(ForwardingThread.init(lane:))
     }
 
     // MARK: LFIBInstaller
@@ -91,7 +121,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             self.addresses = addresses
             self.neighbors = neighbors
             openTunnel()
-            openRings()
+            openSockets()
             rebuild()
         }
     }
@@ -106,7 +136,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         lock.withLock {
             guard lfib.entries[key] != nil else { return nil }
-            // Retired plans may still be counting (the thread has not let go yet): add them in.
+            // Retired plans may still be counting (a thread has not let go yet): add them in.
             var total = carriedCounters[key] ?? (0, 0)
             for snapshot in liveSnapshots {
                 guard let counts = snapshot.counters(of: key) else { continue }
@@ -118,14 +148,24 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func view() -> DataplaneView.Backend {
         lock.withLock {
-            var detail: [String: UInt64] = ["rings": UInt64(rings.count), "forwarded": forwarded.load(ordering: .relaxed),
-                                            "tunnel-routes": UInt64(tunnelRoutes?.installed.count ?? 0),
-                                            "icmp-generated": carriedICMP + liveSnapshots.reduce(0) { $0 + $1.icmpGenerated }]
+            let ringStatistics = sockets.values.reduce(carriedRingStatistics) {
+                ($0.truncated + lsr_ring_truncated($1), $0.overflows + lsr_ring_overflows($1))
+            }
+            var detail: [String: UInt64] = [
+                "rings": UInt64(receiving.count), "threads": UInt64(threads.count),
+                "forwarded": threads.reduce(0) { $0 + $1.forwarded.load(ordering: .relaxed) },
+                "tunnel-routes": UInt64(tunnelRoutes?.installed.count ?? 0),
+                "icmp-generated": carriedICMP + liveSnapshots.reduce(0) { $0 + $1.icmpGenerated },
+                "drop-ring-full": ringStatistics.overflows, "drop-frame-too-long": ringStatistics.truncated,
+                "drop-transmit-failed": threads.reduce(0) { $0 + $1.transmitFailures.load(ordering: .relaxed) },
+            ]
             for reason in DropReason.allCases {
                 detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + liveSnapshots.reduce(0) { $0 + $1.drops(reason) }
             }
-            let state = thread == nil ? "idle (no interface yet)" : "forwarding on \(rings.count) interface(s)"
-            var drift = ringErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            let state = started
+                ? "forwarding on \(receiving.count) interface(s), \(threads.count) thread(s), \(engine.polling.rawValue) polling"
+                : "idle (no interface yet)"
+            var drift = socketErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
             if let tunnelError { drift.append("\(tunnelName): \(tunnelError)") }
             if let ruleError = tunnelRoutes?.ruleError { drift.append(ruleError) }
             for (prefix, error) in (tunnelRoutes?.errors ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -137,10 +177,13 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func shutdown() {
         running.store(false, ordering: .releasing)
-        while let thread, !thread.isFinished { usleep(1000) }
+        for handle in threads {
+            while let thread = handle.thread, !thread.isFinished { usleep(1000) }
+        }
         lock.withLock {
-            for ring in rings.values { lsr_ring_close(ring) }
-            rings = [:]
+            for socket in sockets.values { lsr_ring_close(socket) }
+            sockets = [:]
+            receiving = []
             // The IGP's routes take over again; closing the fd removes the device.
             tunnelRoutes?.removeAll()
             tunnelRoutes = nil
@@ -150,21 +193,32 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
                 Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: published.load(ordering: .acquiring))!).release()
             }
             published.store(0, ordering: .releasing)
+            for entry in retired { entry.sockets.forEach { lsr_ring_close($0) } }
             retired = []
         }
     }
 
     // MARK: Control plane (under lock)
 
-    /// A ring on every up Ethernet interface; closed (after the thread let go) when it goes.
-    func openRings() {
-        for link in links.values where link.isUp && !link.isLoopback && link.hardwareAddress.count == 6 && rings[link.index] == nil {
-            guard let ring = lsr_ring_open(link.index, 1 << 16, 16, 1) else {
-                ringErrors[link.name] = "cannot open an AF_PACKET ring: \(String(cString: strerror(errno)))"
+    /// Whether labelled frames arriving on `link` are this plane's to forward.
+    func receives(on link: KernelLink) -> Bool {
+        receiveInterfaces.map { $0.contains(link.name) } ?? true
+    }
+
+    /// A socket on every up Ethernet interface, with a receive ring where this plane receives;
+    /// closed (after the threads let go) when the interface goes.
+    func openSockets() {
+        for link in links.values where link.isUp && !link.isLoopback && link.hardwareAddress.count == 6 && sockets[link.index] == nil {
+            let receive = receives(on: link)
+            // A slot holds the frame, the ring's reserve for pushed labels, and room for an ICMP error.
+            let frameSize = UInt32(max(2048, Int(link.mtu) + 14 + 512))
+            guard let socket = lsr_ring_open(link.index, frameSize, receive ? UInt32(engine.ringFrames) : 0) else {
+                socketErrors[link.name] = "cannot open an AF_PACKET \(receive ? "ring" : "socket"): \(String(cString: strerror(errno)))"
                 continue
             }
-            ringErrors[link.name] = nil
-            rings[link.index] = ring
+            socketErrors[link.name] = nil
+            sockets[link.index] = socket
+            if receive { receiving.insert(link.index) }
         }
     }
 
@@ -184,9 +238,10 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     func rebuild() {
         var stale: [OpaquePointer] = []
-        for (index, ring) in rings where links[index].map({ !$0.isUp }) ?? true {
-            stale.append(ring)
-            rings[index] = nil
+        for (index, socket) in sockets where links[index].map({ !$0.isUp }) ?? true {
+            stale.append(socket)
+            sockets[index] = nil
+            receiving.remove(index)
         }
         let interfaces = links.values.filter { $0.hardwareAddress.count == 6 && !$0.isLoopback }.sorted { $0.index < $1.index }.map { link in
             let v4 = addresses.first { $0.interfaceIndex == link.index && $0.address.family == .ipv4 }
@@ -204,27 +259,29 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         effectiveLFIB = lfib.resolvingStaticRoutes(staticRoutes)
         let prefixes = effectiveLFIB.tunnelPrefixes
         tunnelRoutes?.withdraw(except: prefixes)
-        let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options)
-        let plan = ForwardingPlan(snapshot: snapshot, rings: rings, tunnel: tunnel?.descriptor ?? -1)
+        let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options,
+                                          lanes: threads.count)
+        let plan = ForwardingPlan(snapshot: snapshot, sockets: sockets, receiving: receiving, threads: threads.count,
+                                  tunnel: tunnel?.descriptor ?? -1)
         publish(plan, closing: stale)
         // After the snapshot that can push for them is published: no packet reaches the TUN early.
         tunnelRoutes?.synchronize(prefixes)
-        if thread == nil, !rings.isEmpty { startThread() }
+        if !started, !receiving.isEmpty || tunnel != nil { startThreads() }
     }
 
-    /// RCU-like: the new plan goes in with one atomic store; the old one is kept until the thread
-    /// acknowledged a generation at least as new, then freed here.
+    /// RCU-like: the new plan goes in with one atomic store; the old one is kept until every
+    /// thread acknowledged a generation at least as new, then freed here.
     func publish(_ plan: ForwardingPlan, closing stale: [OpaquePointer]) {
         let pointer = UInt(bitPattern: Unmanaged.passRetained(plan).toOpaque())
         let old = published.exchange(pointer, ordering: .acquiringAndReleasing)
         let next = generation.add(1, ordering: .acquiringAndReleasing).newValue
         if old != 0 {
             let oldPlan = Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: old)!).takeRetainedValue()
-            // Its counters are carried when it is reaped: until the thread acknowledged the new
-            // generation it may still count packets there.
+            // Its counters are carried when it is reaped: until the threads acknowledged the new
+            // generation they may still count packets there.
             retired.append((oldPlan, next, stale))
         } else {
-            for ring in stale { lsr_ring_close(ring) }
+            closeSockets(stale)
         }
         current = plan
         reap()
@@ -232,12 +289,20 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     func reap() {
         // With no thread running nothing can hold an old plan.
-        let seen = thread == nil ? Int.max : acknowledged.load(ordering: .acquiring)
+        let seen = started ? threads.map { $0.acknowledged.load(ordering: .acquiring) }.min() ?? Int.max : Int.max
         retired.removeAll { entry in
             guard entry.generation <= seen else { return false }
             carry(entry.plan.snapshot)
-            for ring in entry.rings { lsr_ring_close(ring) }
+            closeSockets(entry.sockets)
             return true
+        }
+    }
+
+    func closeSockets(_ closing: [OpaquePointer]) {
+        for socket in closing {
+            carriedRingStatistics.truncated += lsr_ring_truncated(socket)
+            carriedRingStatistics.overflows += lsr_ring_overflows(socket)
+            lsr_ring_close(socket)
         }
     }
 
@@ -259,94 +324,209 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     static func mac(_ bytes: [UInt8]) -> UInt64 { bytes.prefix(6).reduce(0) { $0 << 8 | UInt64($1) } }
 
-    // MARK: The forwarding thread
+    // MARK: The forwarding threads
 
-    func startThread() {
-        let thread = Thread { [self] in forwardingLoop() }
-        thread.name = "lsrd-forwarding"
-        self.thread = thread
-        thread.start()
+    func startThreads() {
+        started = true
+        for handle in threads {
+            let cpu = engine.cpus.isEmpty ? nil : engine.cpus[handle.lane % engine.cpus.count]
+            let thread = Thread { [self] in
+                if let cpu, lsr_pin_thread(Int32(cpu)) != 0 {
+                    FileHandle.standardError.write(Data("lsrd: cannot pin forwarding thread \(handle.lane) to CPU \(cpu)\n".utf8))
+                }
+                ForwardingLoop(installer: self, handle: handle).run()
+            }
+            thread.name = "lsrd-fwd-\(handle.lane)"
+            handle.thread = thread
+            thread.start()
+        }
+    }
+}
+
+/// One forwarding thread's loop and its preallocated state: frames are rewritten in the ring
+/// slot they arrived in, queued per egress interface, and sent with one sendmmsg per interface
+/// per round; then the slots go back to the kernel. Nothing here allocates per packet.
+struct ForwardingLoop {
+    static let batch = Int(LSR_RING_BATCH)
+    /// Frames taken from one ring (or the TUN) per round: at most one batch.
+    static let budget = Int(LSR_RING_BATCH)
+    /// TUN reads need their own slots: headroom for the Ethernet header and pushed labels.
+    static let tunnelSlotSize = 4096
+    static let tunnelHeadroom = 256
+    /// `adaptive` polling keeps spinning this long after the last packet before it sleeps.
+    static let spinNanoseconds: Int = 200_000
+
+    let installer: UserspaceInstaller
+    let handle: ForwardingThread
+    let workspace: ForwardingWorkspace
+    let resolver = NeighborResolver()
+    let tunnelSlots: UnsafeMutableRawPointer
+
+    init(installer: UserspaceInstaller, handle: ForwardingThread) {
+        self.installer = installer
+        self.handle = handle
+        workspace = ForwardingWorkspace(lane: handle.lane)
+        tunnelSlots = .allocate(byteCount: Self.tunnelSlotSize * Self.budget, alignment: 64)
     }
 
-    func forwardingLoop() {
-        let capacity = 4096
-        let headroom = 256
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
-        defer { buffer.deallocate() }
-        let workspace = ForwardingWorkspace()
-        let resolver = NeighborResolver()
+    func run() {
+        defer { tunnelSlots.deallocate() }
+        var queues = TransmitQueues()
+        defer { queues.deallocate() }
         var seen = -1
         var plan: ForwardingPlan?
         var descriptors: [pollfd] = []
-        while running.load(ordering: .acquiring) {
-            // Between batches: pick up a newer plan, then say the old one is free.
-            let latest = generation.load(ordering: .acquiring)
+        var lastPacket = monotonicNanoseconds()
+        let polling = installer.engine.polling
+        while installer.running.load(ordering: .acquiring) {
+            // Between rounds: pick up a newer plan, then say the old one is free.
+            let latest = installer.generation.load(ordering: .acquiring)
             if latest != seen {
-                let bits = published.load(ordering: .acquiring)
+                let bits = installer.published.load(ordering: .acquiring)
                 plan = bits == 0 ? nil : Unmanaged<ForwardingPlan>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!).takeUnretainedValue()
                 seen = latest
-                acknowledged.store(latest, ordering: .releasing)
-                descriptors = plan?.inputs.map { pollfd(fd: lsr_ring_fd($0.ring), events: Int16(POLLIN), revents: 0) } ?? []
-                if let plan, plan.tunnel >= 0 { descriptors.append(pollfd(fd: plan.tunnel, events: Int16(POLLIN), revents: 0)) }
+                handle.acknowledged.store(latest, ordering: .releasing)
+                descriptors = plan?.inputsByThread[handle.lane].map { pollfd(fd: lsr_ring_fd($0.ring), events: Int16(POLLIN), revents: 0) } ?? []
+                if let plan, plan.tunnel >= 0, handle.lane == 0 {
+                    descriptors.append(pollfd(fd: plan.tunnel, events: Int16(POLLIN), revents: 0))
+                }
+                queues.resize(slots: plan?.socketBySlot.count ?? 0)
             }
             guard let plan, !descriptors.isEmpty else {
                 usleep(10_000)
                 continue
             }
-            _ = poll(&descriptors, nfds_t(descriptors.count), 50)
-            let snapshot = plan.snapshot
-            var count: UInt64 = 0
-            for input in plan.inputs {
-                var data: UnsafeMutablePointer<UInt8>?
-                var length: UInt32 = 0
-                var budget = 256
-                while budget > 0, lsr_ring_next(input.ring, &data, &length) == 1, let data {
-                    budget -= 1
-                    let size = Int(length)
-                    guard size + headroom <= capacity else { continue }
-                    (buffer + headroom).copyMemory(from: data, byteCount: size)
-                    var frame = Frame(base: buffer, capacity: capacity, start: headroom, length: size)
-                    switch snapshot.forwardLabelled(&frame, ingressSlot: input.slot, workspace: workspace) {
-                    case .transmit(let slot):
-                        if let ring = plan.ringBySlot[Int(slot)] {
-                            _ = lsr_ring_send(ring, (buffer + frame.start).assumingMemoryBound(to: UInt8.self), frame.length)
-                            count += 1
-                        }
-                    case .deliver:
-                        // Popped for this node: the kernel delivers it or routes it on.
-                        if plan.tunnel >= 0 { _ = write(plan.tunnel, buffer + frame.start, frame.length) }
-                    case .drop:
-                        if workspace.unresolvedInterfaceSlot >= 0 {
-                            resolver.resolve(workspace.unresolvedAddress)
-                        }
-                    }
-                }
+            let moved = round(plan, &queues)
+            if moved > 0 {
+                handle.forwarded.add(UInt64(moved), ordering: .relaxed)
+                if polling != .throughput { lastPacket = monotonicNanoseconds() }
+                continue
             }
-            // IP packets the kernel routed into the TUN: FTN push by longest-prefix match.
-            var budget = plan.tunnel >= 0 ? 256 : 0
-            while budget > 0 {
-                let size = read(plan.tunnel, buffer + headroom, capacity - headroom)
-                guard size > 0 else { break }
-                budget -= 1
-                var frame = Frame(base: buffer, capacity: capacity, start: headroom, length: size)
-                switch snapshot.forwardIP(&frame, workspace: workspace) {
-                case .transmit(let slot):
-                    if let ring = plan.ringBySlot[Int(slot)] {
-                        _ = lsr_ring_send(ring, (buffer + frame.start).assumingMemoryBound(to: UInt8.self), frame.length)
-                        count += 1
-                    }
-                case .deliver:
-                    // An ICMP error (fragmentation needed) for the local stack to route to the source.
-                    _ = write(plan.tunnel, buffer + frame.start, frame.length)
-                case .drop:
-                    if workspace.unresolvedInterfaceSlot >= 0 {
-                        resolver.resolve(workspace.unresolvedAddress)
-                    }
-                }
+            switch polling {
+            case .lowLatency:
+                continue
+            case .adaptive where monotonicNanoseconds() - lastPacket < Self.spinNanoseconds:
+                continue
+            default:
+                // The timeout bounds how long a new plan or a shutdown waits.
+                _ = poll(&descriptors, nfds_t(descriptors.count), 50)
             }
-            if count > 0 { forwarded.add(count, ordering: .relaxed) }
         }
     }
+
+    /// One pass over this thread's rings and (thread 0) the TUN. Returns the frames it moved.
+    func round(_ plan: ForwardingPlan, _ queues: inout TransmitQueues) -> Int {
+        let snapshot = plan.snapshot
+        var moved = 0
+        for input in plan.inputsByThread[handle.lane] {
+            var slot: UnsafeMutablePointer<UInt8>?
+            var capacity: UInt32 = 0
+            var start: UInt32 = 0
+            var length: UInt32 = 0
+            var budget = Self.budget
+            while budget > 0, lsr_ring_next(input.ring, &slot, &capacity, &start, &length) == 1, let slot {
+                budget -= 1
+                moved += 1
+                var frame = Frame(base: UnsafeMutableRawPointer(slot), capacity: Int(capacity), start: Int(start), length: Int(length))
+                switch snapshot.forwardLabelled(&frame, ingressSlot: input.slot, workspace: workspace) {
+                case .transmit(let out):
+                    queue(frame, out: out, plan, &queues)
+                case .deliver:
+                    // Popped for this node: the kernel delivers it or routes it on.
+                    if plan.tunnel >= 0 { _ = write(plan.tunnel, frame.base + frame.start, frame.length) }
+                case .drop:
+                    if workspace.unresolvedInterfaceSlot >= 0 { resolver.resolve(workspace.unresolvedAddress) }
+                }
+            }
+        }
+        // IP packets the kernel routed into the TUN: FTN push by longest-prefix match.
+        if plan.tunnel >= 0, handle.lane == 0 {
+            for index in 0..<Self.budget {
+                let base = tunnelSlots + index * Self.tunnelSlotSize
+                let size = read(plan.tunnel, base + Self.tunnelHeadroom, Self.tunnelSlotSize - Self.tunnelHeadroom)
+                guard size > 0 else { break }
+                moved += 1
+                var frame = Frame(base: base, capacity: Self.tunnelSlotSize, start: Self.tunnelHeadroom, length: size)
+                switch snapshot.forwardIP(&frame, workspace: workspace) {
+                case .transmit(let out):
+                    queue(frame, out: out, plan, &queues)
+                case .deliver:
+                    // An ICMP error (fragmentation needed) for the local stack to route to the source.
+                    _ = write(plan.tunnel, frame.base + frame.start, frame.length)
+                case .drop:
+                    if workspace.unresolvedInterfaceSlot >= 0 { resolver.resolve(workspace.unresolvedAddress) }
+                }
+            }
+        }
+        guard moved > 0 else { return 0 }
+        flush(plan, &queues)
+        // Every queued frame has been copied into the kernel: the slots can be reused.
+        for input in plan.inputsByThread[handle.lane] { lsr_ring_release(input.ring) }
+        return moved
+    }
+
+    @inline(__always)
+    func queue(_ frame: Frame, out slot: Int32, _ plan: ForwardingPlan, _ queues: inout TransmitQueues) {
+        if queues.append(frame.base + frame.start, length: frame.length, slot: Int(slot)) == Self.batch {
+            send(slot: Int(slot), plan, &queues)
+        }
+    }
+
+    func flush(_ plan: ForwardingPlan, _ queues: inout TransmitQueues) {
+        for slot in 0..<queues.slots where queues.counts[slot] > 0 { send(slot: slot, plan, &queues) }
+    }
+
+    func send(slot: Int, _ plan: ForwardingPlan, _ queues: inout TransmitQueues) {
+        let count = queues.counts[slot]
+        queues.counts[slot] = 0
+        guard let socket = plan.socketBySlot[slot] else {
+            handle.transmitFailures.add(UInt64(count), ordering: .relaxed)
+            return
+        }
+        let sent = lsr_ring_send_batch(socket, queues.frames + slot * Self.batch, queues.lengths + slot * Self.batch, UInt32(count))
+        if Int(sent) < count { handle.transmitFailures.add(UInt64(count - Int(sent)), ordering: .relaxed) }
+    }
+}
+
+/// Frames waiting to be sent, a batch per egress interface slot, in raw memory.
+struct TransmitQueues {
+    var slots = 0
+    var frames = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>.allocate(capacity: 1)
+    var lengths = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+    var counts = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+
+    /// Between rounds only (queues empty): a plan with more interfaces needs more queues.
+    mutating func resize(slots wanted: Int) {
+        guard wanted > slots else { return }
+        deallocate()
+        slots = wanted
+        frames = .allocate(capacity: wanted * ForwardingLoop.batch)
+        lengths = .allocate(capacity: wanted * ForwardingLoop.batch)
+        counts = .allocate(capacity: wanted)
+        counts.initialize(repeating: 0, count: wanted)
+    }
+
+    /// Queues a frame; returns the queue's new length.
+    @inline(__always)
+    mutating func append(_ frame: UnsafeMutableRawPointer, length: Int, slot: Int) -> Int {
+        let position = slot * ForwardingLoop.batch + counts[slot]
+        frames[position] = frame.assumingMemoryBound(to: UInt8.self)
+        lengths[position] = UInt32(length)
+        counts[slot] += 1
+        return counts[slot]
+    }
+
+    func deallocate() {
+        frames.deallocate()
+        lengths.deallocate()
+        counts.deallocate()
+    }
+}
+
+@inline(__always) func monotonicNanoseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
 }
 
 /// Makes the kernel ARP for a next hop: a datagram to the discard port over a UDP socket.
