@@ -70,6 +70,27 @@ import MPLSForwarding
         #expect(try DaemonConfiguration.parse("router-id: 1.1.1.1\n", file: "x.yaml").staticRoutes.isEmpty)
     }
 
+    @Test func userspaceOptionsParse() throws {
+        let text = """
+        router-id: 10.255.0.1
+        userspace:
+          polling: low-latency
+          threads: 2
+          cpus: [0]
+          ring-frames: 4096
+          ttl-model: pipe
+        """
+        let options = try DaemonConfiguration.parse(text, file: "pe1.yaml").userspace
+        #expect(options.polling == .lowLatency)
+        #expect(options.threads == 2)
+        #expect(options.cpus == [0])
+        #expect(options.ringFrames == 4096)
+        #expect(options.ttlModel == .pipe)
+        let defaults = try DaemonConfiguration.parse("router-id: 1.1.1.1\n", file: "x.yaml").userspace
+        #expect(defaults == UserspaceDataplaneOptions())
+        #expect(defaults.polling == .adaptive && defaults.threads == 1 && defaults.ttlModel == .uniform)
+    }
+
     struct BadFile: Sendable, CustomTestStringConvertible {
         var text: String
         var expected: String
@@ -117,6 +138,13 @@ import MPLSForwarding
         .init(text: "router-id: 1.1.1.1\nstatic-routes:\n  - { prefix: 192.168.2.0/24, via: 3.3.3.3 }\n  - { prefix: 192.168.2.0/24, via: 4.4.4.4 }\n",
               expected: "bad.yaml:4: key 'static-routes.prefix': 192.168.2.0/24 is listed twice"),
         .init(text: "router-id: 1.1.1.1\nstatic-routes: 192.168.2.0/24\n", expected: "bad.yaml:2: key 'static-routes': expected a list"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  polling: fast\n",
+              expected: "bad.yaml:3: key 'userspace.polling': 'fast' is not one of throughput, adaptive, low-latency"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  threads: 0\n", expected: "bad.yaml:3: key 'userspace.threads': '0' is not a thread count in 1...64"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  cpus: [4096]\n", expected: "bad.yaml:3: key 'userspace.cpus': '4096' is not a CPU of this machine"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  ring-frames: 8\n", expected: "key 'userspace.ring-frames': '8' is not a slot count in 64...65536"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  ttl-model: short\n", expected: "key 'userspace.ttl-model': 'short' is not one of uniform, pipe"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  batch: 5\n", expected: "bad.yaml:3: key 'userspace.batch': unknown key"),
     ]
 
     @Test(arguments: badFiles)

@@ -194,3 +194,28 @@ typealias F = Fixture
         #expect(seen.count == 2)
     }
 }
+
+/// Each forwarding thread counts in its own lane; the control plane reads their sum.
+@Suite struct CounterLaneTests {
+    @Test func lanesCountApartAndAddUp() {
+        let snapshot = ForwardingSnapshot(lfib: F.lfib, interfaces: F.interfaces, neighbors: F.neighbors,
+                                          options: ForwardingOptions(localAddress: IPv4Address("192.0.2.99")!), lanes: 3)
+        let bytes = F.labelled([100])
+        for lane in [0, 2, 2] {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 16)
+            defer { buffer.deallocate() }
+            bytes.withUnsafeBytes { (buffer + 128).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            var frame = Frame(base: buffer, capacity: 2048, start: 128, length: bytes.count)
+            #expect(snapshot.forwardLabelled(&frame, ingressSlot: 0, workspace: ForwardingWorkspace(lane: lane)) == .transmit(interfaceSlot: 1))
+            var unknown = Frame(base: buffer, capacity: 2048, start: 128, length: bytes.count)
+            store32(buffer, 128 + 14, 999 << 12 | 0x100 | 64)
+            #expect(snapshot.forwardLabelled(&unknown, ingressSlot: 0, workspace: ForwardingWorkspace(lane: lane)) == .drop(.noEntry))
+        }
+        #expect(snapshot.counters(of: .label(100))?.packets == 3)
+        #expect(snapshot.counters(of: .label(100))?.bytes == UInt64(3 * (bytes.count - 14)))
+        #expect(snapshot.drops(.noEntry) == 3)
+        // Lane 1 never forwarded: its words stayed 0, so the lanes are really apart.
+        #expect(snapshot.entryCounters[(1 * snapshot.keys.count + snapshot.slotByKey[.label(100)]!) * 2] == 0)
+        #expect(snapshot.entryCounters[(2 * snapshot.keys.count + snapshot.slotByKey[.label(100)]!) * 2] == 2)
+    }
+}
