@@ -32,12 +32,17 @@
 //     ttl-model: uniform               # RFC 3443: uniform or pipe
 //   static-routes:                     # userspace LER: reach a prefix through the LSP to a loopback
 //     - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
+//   static-lsps:                       # operator LSPs beside LDP's (they win for the same key)
+//     - { in-label: 100, via: 10.0.2.2, interface: eth1, out-labels: [200] }          # swap
+//     - { in-label: 101, via: 10.0.2.2, interface: eth1, out-labels: [implicit-null] } # pop
+//     - { prefix: 10.9.0.0/16, via: 10.0.2.2, interface: eth1, out-labels: [300] }    # push
 //   control-socket: /run/lsrd/r1.sock
 //   log-level: info
 
 import Foundation
 import LDPCodec
 import MPLSForwarding
+import MPLSTables
 import Yams
 
 public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
@@ -139,6 +144,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var userspace = UserspaceDataplaneOptions()
     /// Customer prefixes behind remote LERs (see StaticRoute); used by the userspace plane.
     public var staticRoutes: [StaticRoute] = []
+    public var staticLSPs: [StaticLSP] = []
     public var controlSocket: String?
     public var logLevel = LogLevelSetting.info
 
@@ -309,7 +315,7 @@ struct ConfigurationReader {
     static let topLevelKeys = [
         "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
         "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
-        "dataplane", "kernel", "userspace", "static-routes", "control-socket", "log-level",
+        "dataplane", "kernel", "userspace", "static-routes", "static-lsps", "control-socket", "log-level",
     ]
 
     func read(_ root: Node) throws(ConfigurationError) -> DaemonConfiguration {
@@ -383,6 +389,9 @@ struct ConfigurationReader {
         if let node = top["userspace"]?.value { configuration.userspace = try userspaceOptions(node) }
         if let node = top["static-routes"]?.value {
             configuration.staticRoutes = try staticRoutes(node, routerID: configuration.routerID)
+        }
+        if let node = top["static-lsps"]?.value {
+            configuration.staticLSPs = try staticLSPs(node, labelRange: configuration.labelRange)
         }
         if let node = top["control-socket"]?.value {
             let path = try scalar(node, "control-socket")
@@ -545,6 +554,81 @@ struct ConfigurationReader {
             routes.append(StaticRoute(prefix: prefix, via: via))
         }
         return routes
+    }
+
+    func staticLSPs(_ node: Node, labelRange: ClosedRange<UInt32>) throws(ConfigurationError) -> [StaticLSP] {
+        var lsps: [StaticLSP] = []
+        for item in try list(node, "static-lsps") {
+            let fields = try pairs(item, context: "static-lsps", allowed: ["in-label", "prefix", "via", "interface", "out-labels", "fec"])
+            let key: LFIBKey
+            var fec = IPPrefix(IPv4Address.any, length: 0)
+            switch (fields["in-label"]?.value, fields["prefix"]?.value) {
+            case (let labelNode?, nil):
+                let text = try scalar(labelNode, "static-lsps.in-label")
+                guard let label = UInt32(text), label >= 16, label <= ReservedLabel.maximum else {
+                    throw error(labelNode, "static-lsps.in-label", "'\(text)' is not a label in 16...1048575")
+                }
+                // LDP hands out labels from the range: a static one inside it could be given twice.
+                guard !labelRange.contains(label) else {
+                    throw error(labelNode, "static-lsps.in-label",
+                                "\(label) is inside label-range \(labelRange.lowerBound)-\(labelRange.upperBound), which LDP allocates from")
+                }
+                key = .label(label)
+                if let fecNode = fields["fec"]?.value { fec = try prefix(fecNode, "static-lsps.fec") }
+            case (nil, let prefixNode?):
+                fec = try prefix(prefixNode, "static-lsps.prefix")
+                key = .prefix(fec)
+                if let fecNode = fields["fec"]?.value { throw error(fecNode, "static-lsps.fec", "a prefix LSP carries its own prefix") }
+            case (nil, nil):
+                throw error(item, "static-lsps.in-label", "missing: give in-label (swap, pop) or prefix (push)")
+            case (_?, let prefixNode?):
+                throw error(prefixNode, "static-lsps.prefix", "give in-label or prefix, not both")
+            }
+            guard let viaNode = fields["via"]?.value else { throw error(item, "static-lsps.via", "missing") }
+            let via = try address(viaNode, "static-lsps.via")
+            guard let interfaceNode = fields["interface"]?.value else { throw error(item, "static-lsps.interface", "missing") }
+            let interface = try interfaceName(interfaceNode)
+            guard let labelsNode = fields["out-labels"]?.value else { throw error(item, "static-lsps.out-labels", "missing") }
+            var outLabels: [UInt32] = []
+            for labelNode in try list(labelsNode, "static-lsps.out-labels") {
+                let text = try scalar(labelNode, "static-lsps.out-labels")
+                switch text {
+                case "implicit-null": outLabels.append(ReservedLabel.implicitNull)
+                case "explicit-null": outLabels.append(ReservedLabel.ipv4ExplicitNull)
+                default:
+                    guard let label = UInt32(text), label <= ReservedLabel.maximum else {
+                        throw error(labelNode, "static-lsps.out-labels", "'\(text)' is not a label, implicit-null or explicit-null")
+                    }
+                    // Router alert, entropy, GAL, OAM...: special-purpose labels are not for LSPs.
+                    guard label >= 16 || label == 0 || label == 2 || label == 3 else {
+                        throw error(labelNode, "static-lsps.out-labels", "\(label) is a special-purpose label (RFC 7274)")
+                    }
+                    outLabels.append(label)
+                }
+            }
+            // RFC 3032 §2.1: implicit-null never goes on the wire; it means "pop" and stands alone.
+            if outLabels.isEmpty || (outLabels.contains(ReservedLabel.implicitNull) && outLabels.count > 1) {
+                throw error(labelsNode, "static-lsps.out-labels", "give the labels to push or swap to, or [implicit-null] alone to pop")
+            }
+            if case .prefix = key, outLabels == [ReservedLabel.implicitNull] {
+                throw error(labelsNode, "static-lsps.out-labels", "a prefix LSP must push a label; implicit-null is a plain route")
+            }
+            let hop = LFIBNextHop(address: IPAddress.v4(via), interface: interface, outLabels: outLabels)
+            if lsps.contains(where: { $0.key == key && $0.nextHop.interface == interface && $0.nextHop.address == hop.address }) {
+                throw error(item, "static-lsps", "\(key) via \(via) on \(interface) is listed twice")
+            }
+            lsps.append(StaticLSP(key: key, fec: fec, nextHop: hop))
+        }
+        return lsps
+    }
+
+    func prefix(_ node: Node, _ key: String) throws(ConfigurationError) -> IPPrefix {
+        let text = try scalar(node, key)
+        guard text.contains("/"), let prefix = IPPrefix(text), prefix.family == .ipv4 else {
+            throw error(node, key, "'\(text)' is not an IPv4 prefix like 10.9.0.0/16")
+        }
+        guard prefix.description == text else { throw error(node, key, "'\(text)' has host bits set (the prefix is \(prefix))") }
+        return prefix
     }
 
     func labelsFor(_ node: Node) throws(ConfigurationError) -> DaemonConfiguration.LabelsFor {

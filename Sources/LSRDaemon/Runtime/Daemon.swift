@@ -35,7 +35,9 @@ public final class Daemon: @unchecked Sendable {
     var listenerMD5Keys: [IPv4Address: String] = [:]
     var nextIncomingConnection: UInt64 = 1
     var joinedInterfaces: Set<Int32> = []
-    public private(set) var lfib = LFIB()
+    /// LDP's LFIB with the configured static LSPs laid over it: what the installers hold.
+    var layers = LayeredLFIB()
+    public var lfib: LFIB { layers.effective }
     let installers: [any LFIBInstaller]
     var shuttingDown = false
 
@@ -76,6 +78,7 @@ public final class Daemon: @unchecked Sendable {
         }
         try loop.submit {
             try self.checkInterfacesExist()
+            self.install(self.layers.setStatic(self.configuration.staticLSPs))
             self.process(.start)
         }.wait()
         logger.info("lsrd started", metadata: [
@@ -175,12 +178,18 @@ public final class Daemon: @unchecked Sendable {
                     return
                 }
                 self.configuration = fresh
+                self.install(self.layers.setStatic(fresh.staticLSPs))
                 self.process(.configurationChanged(fresh.engineConfiguration))
                 self.logger.info("configuration reloaded", metadata: ["file": "\(path)"])
             } catch {
                 self.logger.error("reload failed, keeping the running configuration: \(error)")
             }
         }
+    }
+
+    func install(_ changes: [LFIBChange]) {
+        guard !changes.isEmpty else { return }
+        for installer in installers { installer.apply(changes) }
     }
 
     // MARK: Inputs
@@ -295,8 +304,7 @@ public final class Daemon: @unchecked Sendable {
         case .cancelTimer(let timer):
             timers.removeValue(forKey: timer)?.cancel()
         case .lfib(let changes):
-            lfib.apply(changes)
-            for installer in installers { installer.apply(changes) }
+            install(layers.applyLDP(changes))
         case .event(let event):
             log(event)
         }
