@@ -16,14 +16,183 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
             throw NetlinkError(operation: "nl_connect", code: status)
         }
         self.socket = socket
+        // Room for a batch's error replies; with NETLINK_CAP_ACK they omit the request's payload.
+        _ = nl_socket_set_buffer_size(socket, 1 << 20, 1 << 20)
+        var capAcknowledgements: Int32 = 1
+        _ = setsockopt(nl_socket_get_fd(socket), Self.solNetlink, Self.netlinkCapAck, &capAcknowledgements,
+                       socklen_t(MemoryLayout<Int32>.size))
     }
+
+    // <linux/netlink.h>; Glibc does not import them.
+    private static let solNetlink: Int32 = 270
+    private static let netlinkCapAck: Int32 = 10
 
     deinit { nl_socket_free(socket) }
 
     /// Installs, replaces or deletes one route; the libnl error text on failure.
     public func perform(_ request: KernelRouteRequest) -> KernelRouteError? {
-        guard let route = rtnl_route_alloc() else { return KernelRouteError("rtnl_route_alloc: out of memory") }
+        perform([request])[0]
+    }
+
+    /// Carries out `requests` in order, many netlink messages per `sendto`: the kernel handles a
+    /// datagram's messages one after the other and answers only the failed ones, plus an
+    /// acknowledgement of the last, so a batch costs two system calls instead of two per route.
+    /// One result per request: nil when done, else why not.
+    public func perform(_ requests: [KernelRouteRequest]) -> [KernelRouteError?] {
+        var results: [KernelRouteError?] = []
+        results.reserveCapacity(requests.count)
+        var start = 0
+        while start < requests.count {
+            let end = min(start + Self.batchLimit, requests.count)
+            results += performBatch(requests[start..<end])
+            start = end
+        }
+        return results
+    }
+
+    /// Messages per datagram: their error replies must fit the receive buffer, or they are lost
+    /// (then the batch is redone one message at a time).
+    static let batchLimit = 128
+
+    private func performBatch(_ requests: ArraySlice<KernelRouteRequest>) -> [KernelRouteError?] {
+        var results = [KernelRouteError?](repeating: nil, count: requests.count)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(requests.count * 128)
+        // Our own sequence numbers (libnl's stay untouched for its dumps and rules): the index
+        // in the batch, offset so that replies of another batch can never match.
+        batchSequence &+= 1
+        let base = batchSequence << 16
+        var sequences: [UInt32: Int] = [:]
+        var last: (sequence: UInt32, offset: Int)?
+        for (offset, request) in requests.enumerated() {
+            let sequence = base | UInt32(offset)
+            switch message(for: request, sequence: sequence) {
+            case .success(let bytes):
+                last = (sequence, buffer.count)
+                buffer += bytes
+                sequences[sequence] = offset
+            case .failure(let error):
+                results[offset] = error
+            }
+        }
+        guard let last else { return results }
+        // Only the last message is acknowledged: its reply ends the batch's replies.
+        buffer[last.offset + 6] |= UInt8(NLM_F_ACK) // nlmsg_flags, host (little) endian
+        let sent = buffer.withUnsafeMutableBytes { nl_sendto(socket, $0.baseAddress, $0.count) }
+        guard sent >= 0 else {
+            let error = KernelRouteError("netlink send: \(String(cString: nl_geterror(sent)))")
+            for offset in sequences.values { results[offset] = error }
+            return results
+        }
+        switch collectReplies(until: last.sequence) {
+        case .success(let failures):
+            for (sequence, code) in failures {
+                guard let offset = sequences[sequence] else { continue }
+                let request = requests[requests.startIndex + offset]
+                // Already gone is what a delete wants.
+                if request.operation == .delete, code == ESRCH || code == ENOENT { continue }
+                results[offset] = Self.error(request.operation == .delete ? "delete" : "add",
+                                             -nl_syserr2nlerr(code), request)
+            }
+            return results
+        case .failure:
+            // Replies were lost (receive buffer overrun): nothing says which messages failed.
+            // Every request is idempotent (replace, delete), so redo them one by one.
+            guard requests.count > 1 else {
+                return [KernelRouteError("netlink replies lost for \(KernelRouteSummary(requests[requests.startIndex]).destination)")]
+            }
+            return requests.map { performBatch([$0][...])[0] }
+        }
+    }
+
+    private var batchSequence: UInt32 = 0
+
+    /// The netlink message for `request`, built by libnl, with our sequence number and flags.
+    private func message(for request: KernelRouteRequest, sequence: UInt32) -> Result<[UInt8], KernelRouteError> {
+        let route: OpaquePointer
+        switch makeRoute(request) {
+        case .success(let made): route = made
+        case .failure(let error): return .failure(error)
+        }
         defer { rtnl_route_put(route) }
+        var message: OpaquePointer?
+        let status = switch request.operation {
+        case .replace: rtnl_route_build_add_request(route, request.flags, &message)
+        case .delete: rtnl_route_build_del_request(route, 0, &message)
+        }
+        guard status == 0, let message else {
+            return .failure(Self.error(request.operation == .delete ? "delete" : "add", status, request))
+        }
+        defer { nlmsg_free(message) }
+        let header = nlmsg_hdr(message)!
+        header.pointee.nlmsg_seq = sequence
+        header.pointee.nlmsg_pid = nl_socket_get_local_port(socket)
+        // No NLM_F_ACK: the kernel then answers only failures.
+        header.pointee.nlmsg_flags = header.pointee.nlmsg_flags & ~UInt16(NLM_F_ACK) | UInt16(NLM_F_REQUEST)
+        let length = Int(header.pointee.nlmsg_len)
+        // NLMSG_ALIGN: the next message starts on a 4-byte boundary.
+        var bytes = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length))
+        bytes += [UInt8](repeating: 0, count: (4 - length % 4) % 4)
+        return .success(bytes)
+    }
+
+    private struct RepliesLost: Error {}
+
+    /// Reads replies until the one for `last`: (sequence, errno) of every failed message.
+    private func collectReplies(until last: UInt32) -> Result<[(UInt32, Int32)], RepliesLost> {
+        let descriptor = nl_socket_get_fd(socket)
+        var failures: [(UInt32, Int32)] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                // ENOBUFS: the receive buffer overflowed and replies were dropped. Take what is
+                // still queued so that it cannot be read as the next batch's replies.
+                drain(descriptor)
+                return .failure(RepliesLost())
+            }
+            var offset = 0
+            while offset + 16 <= count {
+                let length = Int(Self.uint32(buffer, offset))
+                guard length >= 16, offset + length <= count else { break }
+                let type = Self.uint16(buffer, offset + 4)
+                let sequence = Self.uint32(buffer, offset + 8)
+                if type == UInt16(NLMSG_ERROR), length >= 20 {
+                    let code = -Int32(bitPattern: Self.uint32(buffer, offset + 16))
+                    if code != 0 { failures.append((sequence, code)) }
+                    if sequence == last { return .success(failures) }
+                }
+                offset += (length + 3) & ~3
+            }
+        }
+    }
+
+    private func drain(_ descriptor: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while buffer.withUnsafeMutableBytes({ recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+    }
+
+    /// Host byte order, as netlink headers are.
+    private static func uint32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    }
+
+    private static func uint16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
+    }
+
+    /// The libnl route object for `request` (the caller puts it).
+    private func makeRoute(_ request: KernelRouteRequest) -> Result<OpaquePointer, KernelRouteError> {
+        guard let route = rtnl_route_alloc() else { return .failure(KernelRouteError("rtnl_route_alloc: out of memory")) }
+        if let error = describe(route, request) {
+            rtnl_route_put(route)
+            return .failure(error)
+        }
+        return .success(route)
+    }
+
+    private func describe(_ route: OpaquePointer, _ request: KernelRouteRequest) -> KernelRouteError? {
         rtnl_route_set_family(route, request.family)
         rtnl_route_set_table(route, request.table)
         rtnl_route_set_protocol(route, request.protocolNumber)
@@ -65,15 +234,7 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
                 guard status == 0 else { return Self.error("rtnl_route_nh_encap_mpls", status, request) }
             }
         }
-        switch request.operation {
-        case .replace:
-            status = rtnl_route_add(socket, route, request.flags)
-            return status == 0 ? nil : Self.error("add", status, request)
-        case .delete:
-            status = rtnl_route_delete(socket, route, 0)
-            // Already gone is what a delete wants.
-            return status == 0 || status == -NLE_OBJ_NOTFOUND ? nil : Self.error("delete", status, request)
-        }
+        return nil
     }
 
     /// The routes of `family` marked with `protocolNumber`, as requests that would recreate them.
