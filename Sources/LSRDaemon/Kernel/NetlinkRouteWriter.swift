@@ -21,6 +21,8 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
         var capAcknowledgements: Int32 = 1
         _ = setsockopt(nl_socket_get_fd(socket), Self.solNetlink, Self.netlinkCapAck, &capAcknowledgements,
                        socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: Self.replyTimeout, tv_usec: 0)
+        _ = setsockopt(nl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
     // <linux/netlink.h>; Glibc does not import them.
@@ -95,7 +97,11 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
                                              -nl_syserr2nlerr(code), request)
             }
             return results
-        case .failure:
+        case .failure(.silent):
+            let error = KernelRouteError("no reply from the kernel within \(Self.replyTimeout) s")
+            for offset in sequences.values { results[offset] = error }
+            return results
+        case .failure(.lost):
             // Replies were lost (receive buffer overrun): nothing says which messages failed.
             // Every request is idempotent (replace, delete), so redo them one by one.
             guard requests.count > 1 else {
@@ -136,21 +142,31 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
         return .success(bytes)
     }
 
-    private struct RepliesLost: Error {}
+    private enum ReplyFailure: Error {
+        /// The receive buffer overflowed: some replies were dropped.
+        case lost
+        /// Nothing came within `replyTimeout`.
+        case silent
+    }
+
+    /// Seconds to wait for a batch's last reply (the kernel answers while it handles the send,
+    /// so this only bounds a kernel that skipped a message it found malformed).
+    static let replyTimeout = 10
 
     /// Reads replies until the one for `last`: (sequence, errno) of every failed message.
-    private func collectReplies(until last: UInt32) -> Result<[(UInt32, Int32)], RepliesLost> {
+    private func collectReplies(until last: UInt32) -> Result<[(UInt32, Int32)], ReplyFailure> {
         let descriptor = nl_socket_get_fd(socket)
         var failures: [(UInt32, Int32)] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 {
-                if errno == EINTR { continue }
+                let code = errno
+                if code == EINTR { continue }
                 // ENOBUFS: the receive buffer overflowed and replies were dropped. Take what is
                 // still queued so that it cannot be read as the next batch's replies.
                 drain(descriptor)
-                return .failure(RepliesLost())
+                return .failure(code == EAGAIN || code == EWOULDBLOCK ? .silent : .lost)
             }
             var offset = 0
             while offset + 16 <= count {
