@@ -21,6 +21,9 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
         var capAcknowledgements: Int32 = 1
         _ = setsockopt(nl_socket_get_fd(socket), Self.solNetlink, Self.netlinkCapAck, &capAcknowledgements,
                        socklen_t(MemoryLayout<Int32>.size))
+        // The kernel's reason in words with each error (NETLINK_EXT_ACK).
+        _ = setsockopt(nl_socket_get_fd(socket), Self.solNetlink, Self.netlinkExtAck, &capAcknowledgements,
+                       socklen_t(MemoryLayout<Int32>.size))
         var timeout = timeval(tv_sec: Self.replyTimeout, tv_usec: 0)
         _ = setsockopt(nl_socket_get_fd(socket), SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
@@ -28,6 +31,7 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
     // <linux/netlink.h>; Glibc does not import them.
     private static let solNetlink: Int32 = 270
     private static let netlinkCapAck: Int32 = 10
+    private static let netlinkExtAck: Int32 = 11
 
     deinit { nl_socket_free(socket) }
 
@@ -88,13 +92,15 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
         }
         switch collectReplies(until: last.sequence) {
         case .success(let failures):
-            for (sequence, code) in failures {
-                guard let offset = sequences[sequence] else { continue }
+            for failure in failures {
+                guard let offset = sequences[failure.sequence] else { continue }
                 let request = requests[requests.startIndex + offset]
                 // Already gone is what a delete wants.
-                if request.operation == .delete, code == ESRCH || code == ENOENT { continue }
-                results[offset] = Self.error(request.operation == .delete ? "delete" : "add",
-                                             -nl_syserr2nlerr(code), request)
+                if request.operation == .delete, failure.code == ESRCH || failure.code == ENOENT { continue }
+                var text = "\(request.operation == .delete ? "delete" : "add") \(KernelRouteSummary(request).destination): "
+                text += String(cString: strerror(failure.code))
+                if let explanation = failure.explanation { text += " (\(explanation))" }
+                results[offset] = KernelRouteError(text)
             }
             return results
         case .failure(.silent):
@@ -153,10 +159,17 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
     /// so this only bounds a kernel that skipped a message it found malformed).
     static let replyTimeout = 10
 
-    /// Reads replies until the one for `last`: (sequence, errno) of every failed message.
-    private func collectReplies(until last: UInt32) -> Result<[(UInt32, Int32)], ReplyFailure> {
+    private struct Failure {
+        var sequence: UInt32
+        var code: Int32
+        /// The kernel's extended acknowledgement text, e.g. "Invalid label".
+        var explanation: String?
+    }
+
+    /// Reads replies until the one for `last`: every failed message's errno and explanation.
+    private func collectReplies(until last: UInt32) -> Result<[Failure], ReplyFailure> {
         let descriptor = nl_socket_get_fd(socket)
-        var failures: [(UInt32, Int32)] = []
+        var failures: [Failure] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
@@ -176,12 +189,32 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
                 let sequence = Self.uint32(buffer, offset + 8)
                 if type == UInt16(NLMSG_ERROR), length >= 20 {
                     let code = -Int32(bitPattern: Self.uint32(buffer, offset + 16))
-                    if code != 0 { failures.append((sequence, code)) }
+                    if code != 0 {
+                        failures.append(Failure(sequence: sequence, code: code,
+                                                explanation: Self.explanation(buffer, offset: offset, length: length)))
+                    }
                     if sequence == last { return .success(failures) }
                 }
                 offset += (length + 3) & ~3
             }
         }
+    }
+
+    /// NLMSGERR_ATTR_MSG of an error reply: with NETLINK_CAP_ACK the attributes follow the
+    /// header (16), the error (4) and the request's header (16); NLM_F_ACK_TLVS says they are there.
+    private static func explanation(_ bytes: [UInt8], offset: Int, length: Int) -> String? {
+        guard uint16(bytes, offset + 6) & 0x200 != 0 else { return nil }
+        var attribute = offset + 36
+        while attribute + 4 <= offset + length {
+            let size = Int(uint16(bytes, attribute))
+            guard size >= 4, attribute + size <= offset + length else { return nil }
+            if uint16(bytes, attribute + 2) == 1 { // NLMSGERR_ATTR_MSG
+                let text = bytes[(attribute + 4)..<(attribute + size)].prefix { $0 != 0 }
+                return text.isEmpty ? nil : String(decoding: text, as: UTF8.self)
+            }
+            attribute += (size + 3) & ~3
+        }
+        return nil
     }
 
     private func drain(_ descriptor: Int32) {
