@@ -2,11 +2,15 @@
 // The only code that writes routes to the kernel.
 
 import CNetlink
+import Foundation
 import Glibc
 import LDPCodec
 
 public final class NetlinkRouteWriter: @unchecked Sendable {
     private let socket: OpaquePointer
+    /// One exchange at a time on the socket: a dump (lsrctl's drift view, on another thread)
+    /// interleaved with a batch would take each other's replies.
+    private let lock = NSLock()
 
     public init() throws(NetlinkError) {
         guard let socket = nl_socket_alloc() else { throw NetlinkError(operation: "nl_socket_alloc", code: -NLE_NOMEM) }
@@ -35,7 +39,7 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
 
     deinit { nl_socket_free(socket) }
 
-    /// Installs, replaces or deletes one route; the libnl error text on failure.
+    /// Installs, replaces or deletes one route; why not, in words, on failure.
     public func perform(_ request: KernelRouteRequest) -> KernelRouteError? {
         perform([request])[0]
     }
@@ -45,6 +49,8 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
     /// acknowledgement of the last, so a batch costs two system calls instead of two per route.
     /// One result per request: nil when done, else why not.
     public func perform(_ requests: [KernelRouteRequest]) -> [KernelRouteError?] {
+        lock.lock()
+        defer { lock.unlock() }
         var results: [KernelRouteError?] = []
         results.reserveCapacity(requests.count)
         var start = 0
@@ -117,6 +123,7 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
         }
     }
 
+    /// Guarded by `lock`.
     private var batchSequence: UInt32 = 0
 
     /// The netlink message for `request`, built by libnl, with our sequence number and flags.
@@ -289,6 +296,8 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
     /// The routes of `family` marked with `protocolNumber`, as requests that would recreate them.
     /// Filters by family itself: a kernel without AF_MPLS answers an MPLS dump with IPv4 routes.
     public func routes(family: UInt8, protocolNumber: UInt8) throws(NetlinkError) -> [KernelRouteRequest] {
+        lock.lock()
+        defer { lock.unlock() }
         var cache: OpaquePointer?
         let status = rtnl_route_alloc_cache(socket, Int32(family), 0, &cache)
         guard status == 0, let cache else { throw NetlinkError(operation: "route dump", code: status) }
@@ -320,6 +329,8 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
 
     private func withRule(table: UInt32, priority: UInt32, protocolNumber: UInt8,
                           _ body: (OpaquePointer) -> KernelRouteError?) -> KernelRouteError? {
+        lock.lock()
+        defer { lock.unlock() }
         guard let rule = rtnl_rule_alloc() else { return KernelRouteError("rtnl_rule_alloc: out of memory") }
         defer { rtnl_rule_put(rule) }
         rtnl_rule_set_family(rule, AF_INET)
