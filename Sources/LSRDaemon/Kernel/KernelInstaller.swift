@@ -120,7 +120,11 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     public func apply(_ changes: [LFIBChange]) {
         lock.lock()
         defer { lock.unlock() }
-        let failed = Set(statuses.compactMap { key, status in if case .failed = status { key } else { nil } })
+        // Only the static routes' keys: looking through every status would make each small
+        // update cost as much as the whole LFIB.
+        let failed = Set(staticRoutes.map { LFIBKey.prefix($0.prefix) }.filter { key in
+            if case .failed = statuses[key] { true } else { false }
+        })
         let kernelChanges = Self.kernelChanges(for: changes, lfib: &lfib, wanted: &wanted, staticRoutes: staticRoutes,
                                                retrying: failed)
         // One lookup per interface and batch: if_nametoindex costs a socket and an ioctl.
