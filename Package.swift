@@ -61,7 +61,7 @@ let package = Package(
             "LabKit", "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "LabKitTests", dependencies: ["LabKit", "LDPCodec"]),
-        .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl"]),
+        .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl", "LabKit", "CLinuxShims"]),
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
         .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec", "LabKit"]),
         .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),

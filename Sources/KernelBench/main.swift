@@ -1,5 +1,6 @@
 // Install rate of the kernel dataplane against iproute2's `ip -batch`: N swap routes (AF_MPLS)
-// and N push routes (IPv4 with MPLS encap), each way, in the current network namespace.
+// and N push routes (IPv4 with MPLS encap), each way, in the current network namespace. Also
+// lsrd's writer one route per send (how it worked before batching), for comparison.
 // Run it only inside a namespace (or VM) made for it:
 //   lsr-kernel-bench INTERFACE GATEWAY [COUNT] [IP]
 // INTERFACE must be up with GATEWAY on its subnet, and net.mpls.platform_labels above 16 + COUNT.
@@ -53,6 +54,21 @@ if let first = failed.first {
 }
 installer.shutdown()
 
+// The same routes one per netlink send and reply.
+let writer = try NetlinkRouteWriter()
+let index = Int32(if_nametoindex(interface))
+let requests = try (swaps + pushes).map { try KernelRouteRequest.make(for: $0, interfaceIndex: { _ in index }) }
+var singleFailures = 0
+let singleSeconds = seconds {
+    for request in requests where writer.perform(request) != nil { singleFailures += 1 }
+}
+if singleFailures > 0 {
+    print("BENCH one route per send: \(singleFailures) routes failed")
+    exit(1)
+}
+let removals = try (swaps + pushes).map { try KernelRouteRequest.make(for: .remove($0.key), interfaceIndex: { _ in index }) }
+_ = writer.perform(removals)
+
 // The same routes through `ip -batch`, one file per family.
 let directory = NSTemporaryDirectory()
 var mplsBatch = "", ipv4Batch = ""
@@ -82,3 +98,5 @@ try ip(["route", "flush", "table", "193"])
 let routes = Double(2 * count)
 print(String(format: "BENCH %d routes: lsrd %.2f s (%.0f routes/s), ip -batch %.2f s (%.0f routes/s), lsrd/ip rate ratio %.2f",
              2 * count, lsrdSeconds, routes / lsrdSeconds, ipSeconds, routes / ipSeconds, ipSeconds / lsrdSeconds))
+print(String(format: "BENCH %d routes one per send: %.2f s (%.0f routes/s), ratio to ip -batch %.2f",
+             2 * count, singleSeconds, routes / singleSeconds, ipSeconds / singleSeconds))

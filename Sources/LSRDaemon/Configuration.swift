@@ -6,6 +6,8 @@
 //   interfaces:
 //     - eth0                           # a name, or a mapping:
 //     - { name: eth1, hello-interval: 5, hold-time: 15 }
+//     - { name: eth2, forwarding: userspace }   # dataplane both only: which plane forwards
+//                                               # labelled frames arriving here (default kernel)
 //   targeted-neighbors:
 //     - { address: 3.3.3.3, hello-interval: 15, hold-time: 45 }
 //   accept-targeted-hellos: false
@@ -30,7 +32,7 @@
 //     cpus: [1]                        # pin thread i to cpus[i % count]
 //     ring-frames: 1024                # receive ring slots per interface
 //     ttl-model: uniform               # RFC 3443: uniform or pipe
-//   static-routes:                     # userspace LER: reach a prefix through the LSP to a loopback
+//   static-routes:                     # LER: reach a prefix through the LSP to a loopback
 //     - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
 //   static-lsps:                       # operator LSPs beside LDP's (they win for the same key)
 //     - { in-label: 100, via: 10.0.2.2, interface: eth1, out-labels: [200] }          # swap
@@ -47,6 +49,11 @@ import Yams
 
 public enum DataplaneMode: String, Codable, Sendable, CaseIterable {
     case kernel, userspace, both, auto
+}
+
+/// The plane that forwards the labelled frames arriving on an interface.
+public enum ForwardingPlane: String, Codable, Sendable, CaseIterable {
+    case kernel, userspace
 }
 
 /// How the kernel dataplane prepares and leaves the kernel.
@@ -90,10 +97,13 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
         public var name: String
         public var helloInterval: UInt16 = 5
         public var holdTime: UInt16 = 15
-        public init(name: String, helloInterval: UInt16 = 5, holdTime: UInt16 = 15) {
+        /// Which plane receives labelled frames here; set only with `dataplane: both` (nil: kernel).
+        public var forwarding: ForwardingPlane?
+        public init(name: String, helloInterval: UInt16 = 5, holdTime: UInt16 = 15, forwarding: ForwardingPlane? = nil) {
             self.name = name
             self.helloInterval = helloInterval
             self.holdTime = holdTime
+            self.forwarding = forwarding
         }
     }
 
@@ -142,7 +152,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var dataplane = DataplaneMode.auto
     public var kernel = KernelDataplaneOptions()
     public var userspace = UserspaceDataplaneOptions()
-    /// Customer prefixes behind remote LERs (see StaticRoute); used by the userspace plane.
+    /// Customer prefixes behind remote LERs (see StaticRoute), pushed with the LSP's labels.
     public var staticRoutes: [StaticRoute] = []
     public var staticLSPs: [StaticLSP] = []
     public var controlSocket: String?
@@ -327,6 +337,8 @@ struct ConfigurationReader {
         if let node = top["transport-address"]?.value {
             configuration.transportAddress = try address(node, "transport-address")
         }
+        // The first interface that names a plane, for the error when the mode has only one.
+        var firstPlaneChoice: Node?
         if let node = top["interfaces"]?.value {
             var seen = Set<String>()
             for item in try list(node, "interfaces") {
@@ -334,6 +346,7 @@ struct ConfigurationReader {
                 guard seen.insert(interface.name).inserted else {
                     throw error(item, "interfaces", "interface '\(interface.name)' is listed twice")
                 }
+                if interface.forwarding != nil, firstPlaneChoice == nil { firstPlaneChoice = item.mapping?["forwarding"] ?? item }
                 configuration.interfaces.append(interface)
             }
         }
@@ -385,6 +398,11 @@ struct ConfigurationReader {
         }
         if let node = top["labels-for"]?.value { configuration.labelsFor = try labelsFor(node) }
         if let node = top["dataplane"]?.value { configuration.dataplane = try choice(node, "dataplane", DataplaneMode.self) }
+        if let firstPlaneChoice, configuration.dataplane != .both {
+            // One plane forwards everything in the other modes: a per-interface choice would be ignored.
+            throw error(firstPlaneChoice, "interfaces.forwarding",
+                        "only valid with 'dataplane: both' (the dataplane is '\(configuration.dataplane.rawValue)')")
+        }
         if let node = top["kernel"]?.value { configuration.kernel = try kernelOptions(node) }
         if let node = top["userspace"]?.value { configuration.userspace = try userspaceOptions(node) }
         if let node = top["static-routes"]?.value {
@@ -472,7 +490,7 @@ struct ConfigurationReader {
         if case .scalar = item {
             return DaemonConfiguration.Interface(name: try interfaceName(item))
         }
-        let fields = try pairs(item, context: "interfaces", allowed: ["name", "hello-interval", "hold-time"])
+        let fields = try pairs(item, context: "interfaces", allowed: ["name", "hello-interval", "hold-time", "forwarding"])
         guard let nameNode = fields["name"]?.value else { throw error(item, "interfaces.name", "missing") }
         var interface = DaemonConfiguration.Interface(name: try interfaceName(nameNode))
         if let value = fields["hello-interval"]?.value {
@@ -480,6 +498,9 @@ struct ConfigurationReader {
         }
         if let value = fields["hold-time"]?.value {
             interface.holdTime = try seconds(value, "interfaces.hold-time", range: 1...65535)
+        }
+        if let value = fields["forwarding"]?.value {
+            interface.forwarding = try choice(value, "interfaces.forwarding", ForwardingPlane.self)
         }
         try checkHold(interface.holdTime, interval: interface.helloInterval, node: item, key: "interfaces.hold-time")
         return interface

@@ -85,13 +85,10 @@ struct LSRD: ParsableCommand {
             throw ExitCode(1)
         }
         let daemon = Daemon(configuration: configuration, configurationPath: config, logger: logger, installers: installers)
-        do {
-            try daemon.start()
-        } catch {
-            FileHandle.standardError.write(Data("lsrd: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
 
+        // Before start(): once the control socket exists a supervisor may signal lsrd, and a
+        // SIGTERM between SIG_IGN and the sources' resume() would be lost. The handlers run on
+        // the main queue, so only after start() returned.
         for signalNumber in [SIGTERM, SIGINT, SIGHUP] { signal(signalNumber, SIG_IGN) }
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGTERM, SIGINT] {
@@ -107,6 +104,12 @@ struct LSRD: ParsableCommand {
         hangup.setEventHandler { daemon.reload() }
         hangup.resume()
         sources.append(hangup)
+        do {
+            try daemon.start()
+        } catch {
+            FileHandle.standardError.write(Data("lsrd: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
         withExtendedLifetime(sources) { dispatchMain() }
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Compares, at every stage the guest printed, each node's kernel routes (`ip -f mpls route`,
-`ip route show table 193`) with its LFIB (`lsrctl --json show lfib`). Exit status 1 on a mismatch."""
+`ip route show table 193`) with its LFIB (`lsrctl --json show lfib`), and checks that every
+entry reports itself installed. Exit status 1 on a mismatch."""
 import json
 import re
 import sys
@@ -69,6 +70,16 @@ for stage, node in stages:
         else:
             failed = True
             print(f"not ok - {stage} {node}: {kind} routes differ from the LFIB\n    kernel {kernel}\n    lfib   {wanted}")
+    # Every entry, the static routes' included, reports itself installed in the kernel.
+    text = found.get((stage, node, "lfib"), "")
+    entries = json.loads(text[text.find("{"):])["entries"] if "{" in text else []
+    unreported = [entry["fec"] if entry.get("inLabel") is None else entry["inLabel"] for entry in entries
+                  if not entry["installed"]["kernel"] or entry.get("error")]
+    if unreported:
+        failed = True
+        print(f"not ok - {stage} {node}: entries not reported installed in the kernel: {unreported}")
+    else:
+        print(f"ok - {stage} {node}: all {len(entries)} LFIB entries report kernel: installed")
     # lsrd's own drift report (its netlink dump against its LFIB) must agree: no drift.
     text = found.get((stage, node, "dataplane"), "")
     backends = json.loads(text[text.find("{"):])["backends"] if "{" in text else []

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs inside the VM (busybox sh, real iproute2 `ip`): LER1 - LSR - LER2 in namespaces, lsrd in
-# `kernel` mode in each. Prints "ok -"/"not ok -" lines and, between ==== markers, each node's
+# `kernel` mode in each. The LERs reach each other's customer prefix (172.16.x.0/24) only through
+# lsrd's static-routes over the LSP to the far loopback; the LSR has no route to it. Prints "ok -"/"not ok -" lines and, between ==== markers, each node's
 # kernel routes and LFIB for scripts/vm/check-routes.py. Exit status: the number of failures.
 failures=0
 # Debian's static busybox runs its own applets before PATH: name the real iproute2 explicitly.
@@ -44,14 +45,13 @@ in_ns ler2 ip addr add 172.16.3.1/32 dev lo
 in_ns ler2 ip addr add 10.0.2.1/24 dev a2
 for link in "ler1 a1" "lsr b1" "lsr b2" "lsr b3" "ler2 a2" "ler2 a3"; do set -- $link; in_ns $1 ip link set $2 up; done
 
+# The IGP: loopbacks and links only. No node has a kernel route to the far customer prefix.
 lsr_routes() {
     in_ns lsr ip route replace 1.1.1.1/32 via 10.0.1.1
-    in_ns lsr ip route replace 172.16.1.1/32 via 10.0.1.1
     in_ns lsr ip route replace 3.3.3.3/32 via 10.0.2.1
-    in_ns lsr ip route replace 172.16.3.1/32 via 10.0.2.1
 }
-for prefix in 2.2.2.2/32 3.3.3.3/32 172.16.3.1/32 10.0.2.0/24; do in_ns ler1 ip route add $prefix via 10.0.1.2; done
-for prefix in 2.2.2.2/32 1.1.1.1/32 172.16.1.1/32 10.0.1.0/24; do in_ns ler2 ip route add $prefix via 10.0.2.2; done
+for prefix in 2.2.2.2/32 3.3.3.3/32 10.0.2.0/24; do in_ns ler1 ip route add $prefix via 10.0.1.2; done
+for prefix in 2.2.2.2/32 1.1.1.1/32 10.0.1.0/24; do in_ns ler2 ip route add $prefix via 10.0.2.2; done
 lsr_routes
 # The LSR must not forward IP: whatever crosses it is label switched.
 in_ns lsr sysctl -qw net.ipv4.ip_forward=0
@@ -59,6 +59,8 @@ for ns in ler1 ler2; do in_ns $ns sysctl -qw net.ipv4.ip_forward=1; done
 
 router_id() { case $1 in ler1) echo 1.1.1.1;; lsr) echo 2.2.2.2;; ler2) echo 3.3.3.3;; esac; }
 interfaces() { case $1 in ler1) echo a1;; lsr) echo "b1 b2 b3";; ler2) echo "a2 a3";; esac; }
+# The far LER's customer prefix, behind its loopback.
+static_route() { case $1 in ler1) echo "{ prefix: 172.16.3.0/24, via: 3.3.3.3 }";; ler2) echo "{ prefix: 172.16.1.0/24, via: 1.1.1.1 }";; esac; }
 start_lsrd() {
     ns=$1
     {
@@ -67,6 +69,7 @@ start_lsrd() {
         for interface in $(interfaces $ns); do echo "  - { name: $interface, hello-interval: 1, hold-time: 3 }"; done
         echo "label-range: 100-9999"
         echo "dataplane: kernel"
+        [ $ns = lsr ] || printf 'static-routes:\n  - %s\n' "$(static_route $ns)"
         # LER1 relies on the default: platform_labels sized from the label range.
         [ $ns = ler1 ] || echo "kernel: { platform-labels: 10000 }"
         echo "control-socket: /tmp/$ns.sock"
@@ -78,10 +81,12 @@ start_lsrd() {
 lfib_json() { lsrctl show lfib --json --socket /tmp/$1.sock; }
 for ns in ler1 lsr ler2; do start_lsrd $ns; done
 
-# Converged when both ingress LERs have a labelled route to the far customer address.
+# Converged when both ingress LERs push onto the far customer prefix (their static routes).
 ftn_present() { in_ns $1 ip route show table 193 | grep -q "^$2 .*encap mpls"; }
-converged() { ftn_present ler1 172.16.3.1 && ftn_present ler2 172.16.1.1 && in_ns lsr ip -f mpls route show | grep -q .; }
-check "the LERs get labelled routes (LDP converged, routes installed)" wait_for 40 converged
+converged() { ftn_present ler1 172.16.3.0/24 && ftn_present ler2 172.16.1.0/24 && in_ns lsr ip -f mpls route show | grep -q .; }
+echo "# $(cut -d' ' -f1 /proc/uptime) s: lsrd started"
+check "the LERs get labelled routes to the customer prefixes (LDP converged, static routes over the LSPs)" wait_for 40 converged
+check "the LSR has no route to the customer prefixes" sh -c '! $IP netns exec lsr ip route get 172.16.3.1 && ! $IP netns exec lsr ip route get 172.16.1.1'
 
 dump() { # STAGE
     for ns in ler1 lsr ler2; do
@@ -107,7 +112,7 @@ check "the LSR does not IP-forward (ip_forward=0)" test "$(in_ns lsr cat /proc/s
 in_ns lsr ip link set b2 down
 lsr_label_gone() { ! in_ns lsr ip -f mpls route show | grep -q 'via inet 10.0.2.1'; }
 check "after b2 down the LSR's routes toward LER2 leave the kernel" wait_for 20 lsr_label_gone
-check "and LER1 loses its labelled route to 172.16.3.1" wait_for 20 sh -c '! $IP netns exec ler1 ip route show table 193 | grep -q "^172.16.3.1 "'
+check "and LER1 loses its static route to 172.16.3.0/24 with the LSP" wait_for 20 sh -c '! $IP netns exec ler1 ip route show table 193 | grep -q "^172.16.3.0/24 "'
 dump linkdown
 in_ns lsr ip link set b2 up
 sleep 1
@@ -122,7 +127,6 @@ sleep 0.5
 stale_label=$(in_ns lsr ip -f mpls route show | awk '/via inet 10.0.2.1/ { print $1; exit }')
 check "routes stay in the kernel after kill -9" test -n "$stale_label"
 # While lsrd is down, a FEC disappears: its label must not survive the restart.
-in_ns lsr ip route del 172.16.3.1/32
 in_ns lsr ip route del 3.3.3.3/32
 start_lsrd lsr
 restarted() { in_ns lsr test -S /tmp/lsr.sock && lfib_json lsr | grep -q '"inLabel"'; }
@@ -136,9 +140,7 @@ check "after the routes return, the pings cross again" sh -c 'for i in 1 2 3 4 5
 dump final
 
 # ECMP: two equal-cost IGP next hops toward LER2 make one multipath MPLS route on the LSR.
-for prefix in 3.3.3.3/32 172.16.3.1/32; do
-    in_ns lsr ip route replace $prefix nexthop via 10.0.2.1 dev b2 nexthop via 10.0.3.1 dev b3
-done
+in_ns lsr ip route replace 3.3.3.3/32 nexthop via 10.0.2.1 dev b2 nexthop via 10.0.3.1 dev b3
 multipath() { in_ns lsr ip -f mpls route show | grep -q 'nexthop via inet 10.0.3.1 dev b3'; }
 check "ECMP: the LSR installs a multipath MPLS route over b2 and b3" wait_for 20 multipath
 check "ECMP: the pings cross the multipath route" ping_across
@@ -150,9 +152,44 @@ sleep 2
 check "SIGTERM: no MPLS route of lsrd left on the LSR" sh -c '! $IP netns exec lsr ip -f mpls route show | grep -q .'
 check "SIGTERM: no labelled route left on LER1" sh -c '! $IP netns exec ler1 ip route show table 193 | grep -q .'
 check "SIGTERM: LER1's policy rule removed" sh -c '! $IP netns exec ler1 ip rule show | grep -q "lookup 193"'
-check "SIGTERM: the IGP's static route on LER1 is untouched" sh -c '$IP netns exec ler1 ip route show | grep -q "^172.16.3.1 via 10.0.1.2"'
+check "SIGTERM: the IGP's route on LER1 is untouched" sh -c '$IP netns exec ler1 ip route show | grep -q "^3.3.3.3 via 10.0.1.2"'
+check "SIGTERM: LER1 has no route to the customer prefix left" sh -c '! $IP netns exec ler1 ip route get 172.16.3.1'
 
+echo "# $(cut -d' ' -f1 /proc/uptime) s: the plane checks"
+# Who receives labelled frames: net.mpls.conf.<if>.input per dataplane mode (no LDP peer needed).
+ip netns add planes
+in_ns planes ip link set lo up
+ip link add u1 netns planes type veth peer name u2 netns planes
+for interface in u1 u2; do in_ns planes ip link set $interface up; done
+in_ns planes sysctl -qw net.mpls.platform_labels=10000
+input_of() { in_ns planes cat /proc/sys/net/mpls/conf/$1/input; }
+run_planes() { # DATAPLANE INTERFACE-ENTRIES...
+    dataplane=$1; shift
+    { echo "router-id: 9.9.9.9"; echo "interfaces:"; for entry in "$@"; do echo "  - $entry"; done
+      echo "dataplane: $dataplane"; echo "control-socket: /tmp/planes.sock"; } > /tmp/planes.yaml
+    for interface in u1 u2; do in_ns planes sysctl -qw net.mpls.conf.$interface.input=1; done
+    $IP netns exec planes lsrd --config /tmp/planes.yaml >>/tmp/planes.log 2>&1 &
+    planes_pid=$!
+    wait_for 30 in_ns planes test -S /tmp/planes.sock
+}
+stop_planes() {
+    kill -TERM $planes_pid
+    check "lsrd ($dataplane) stops on SIGTERM" wait_for 15 sh -c "! kill -0 $planes_pid"
+    kill -KILL $planes_pid 2>/dev/null
+    rm -f /tmp/planes.sock
+}
+run_planes userspace u1 u2
+check "userspace: the kernel does not take labelled frames on lsrd's interfaces (input=0)" \
+    test "$(input_of u1)$(input_of u2)" = 00
+stop_planes
+run_planes both "{ name: u1, forwarding: userspace }" u2
+check "both: the userspace-owned interface has input=0, the kernel-owned one input=1" \
+    test "$(input_of u1)$(input_of u2)" = 01
+stop_planes
+ip netns del planes
+
+echo "# $(cut -d' ' -f1 /proc/uptime) s: done"
 if [ $failures -ne 0 ]; then
-    for ns in ler1 lsr ler2; do echo "---- lsrd log of $ns"; tail -n 30 /tmp/$ns.log; done
+    for ns in ler1 lsr ler2 planes; do echo "---- lsrd log of $ns"; tail -n 30 /tmp/$ns.log; done
 fi
 exit $failures

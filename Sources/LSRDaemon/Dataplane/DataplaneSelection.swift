@@ -1,11 +1,37 @@
-// Which forwarding backends a dataplane mode gets on this host.
+// Which forwarding backends a dataplane mode gets on this host, and which plane receives the
+// labelled frames of each interface.
+//
+// Forwarding is never doubled. A labelled frame arriving on an interface is seen by both planes
+// (the kernel's MPLS input and an AF_PACKET ring), so exactly one of them may take it:
+// - `kernel`, and `auto` with kernel MPLS: the kernel forwards; net.mpls.conf.<if>.input=1 on the
+//   LDP interfaces, and no userspace engine runs.
+// - `userspace`, and `auto` without kernel MPLS: the userspace engine forwards on every Ethernet
+//   interface; where the kernel has MPLS, net.mpls.conf.<if>.input=0 on the LDP interfaces, so the
+//   kernel drops what the engine forwards instead of forwarding a second copy.
+// - `both`: the kernel's tables are programmed in full (swap, pop and the FTN push routes), and
+//   each interface is owned by one plane (`forwarding:` per interface, default kernel).
+//   Kernel-owned interfaces get input=1 and no ring; userspace-owned ones get input=0 and a ring.
+//   The kernel alone pushes (ingress IP is routed by destination, not by interface, and two
+//   planes' routes for one prefix in one table would replace each other), so the userspace
+//   engine is given only the label entries (swap, pop) and no static routes.
+//   What leaves a plane may leave by any interface: sending needs no ownership.
 
 import Foundation
 import Logging
+import LSRControl
 import MPLSForwarding
+import MPLSTables
 
 public struct DataplaneUnavailable: Error, CustomStringConvertible {
     public var description: String
+}
+
+/// The LDP interfaces split by the plane that receives their labelled frames.
+public struct InterfaceOwnership: Equatable, Sendable {
+    /// net.mpls.conf.<if>.input=1 (when `kernel.mpls-input` allows).
+    public var kernel: [String] = []
+    /// net.mpls.conf.<if>.input=0 where the kernel has MPLS; the userspace engine's rings.
+    public var userspace: [String] = []
 }
 
 public enum DataplaneSelection {
@@ -26,13 +52,32 @@ public enum DataplaneSelection {
     /// The backends for `configuration`'s dataplane mode, kernel options and static routes.
     public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
         try installers(for: configuration.dataplane, kernel: configuration.kernel, userspace: configuration.userspace,
-                       interfaces: configuration.interfaces.map(\.name), labelRange: configuration.labelRange,
+                       interfaces: configuration.interfaces, labelRange: configuration.labelRange,
                        staticRoutes: configuration.staticRoutes, logger: logger)
     }
 
+    /// Who receives labelled frames on each interface (see the top of this file). Pure.
+    public static func ownership(mode: DataplaneMode, interfaces: [DaemonConfiguration.Interface],
+                                 kernelAvailable: Bool) -> InterfaceOwnership {
+        var ownership = InterfaceOwnership()
+        for interface in interfaces {
+            let plane: ForwardingPlane = switch mode {
+            case .kernel: .kernel
+            case .userspace: .userspace
+            case .auto: kernelAvailable ? .kernel : .userspace
+            case .both: interface.forwarding ?? .kernel
+            }
+            switch plane {
+            case .kernel: ownership.kernel.append(interface.name)
+            case .userspace: ownership.userspace.append(interface.name)
+            }
+        }
+        return ownership
+    }
+
     public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions,
-                                  userspace: UserspaceDataplaneOptions = .init(), interfaces: [String],
-                                  labelRange: ClosedRange<UInt32>? = nil, staticRoutes: [StaticRoute] = [], logger: Logger,
+                                  userspace: UserspaceDataplaneOptions = .init(), interfaces: [DaemonConfiguration.Interface], labelRange: ClosedRange<UInt32>? = nil,
+                                  staticRoutes: [StaticRoute] = [], logger: Logger,
                                   kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
@@ -47,35 +92,86 @@ public enum DataplaneSelection {
             break
         }
         let kernelAvailable = kernelReason == nil
-        // Labelled frames are taken only from LDP interfaces: a customer-facing interface never
-        // injects labels (without an interface list, as in tests, every interface receives).
-        func userspaceInstaller() -> UserspaceInstaller {
-            UserspaceInstaller(engine: userspace, staticRoutes: staticRoutes,
-                               receiveInterfaces: interfaces.isEmpty ? nil : Set(interfaces))
+        let ownership = ownership(mode: mode, interfaces: interfaces, kernelAvailable: kernelAvailable)
+        if kernelAvailable { keepKernelOff(ownership.userspace, logger: logger) }
+        // Labelled frames are taken only from the interfaces this plane owns: a customer-facing
+        // interface never injects labels (without an interface list, as in tests, every one does).
+        func userspaceInstaller(_ names: [String]) -> UserspaceInstaller {
+            UserspaceInstaller(engine: userspace, staticRoutes: mode == .both ? [] : staticRoutes,
+                               receiveInterfaces: interfaces.isEmpty ? nil : Set(names))
         }
-        var installers: [any LFIBInstaller] = []
-        if mode == .kernel || mode == .both || (mode == .auto && kernelAvailable) {
+        let kernelPlane = {
             do {
-                installers.append(try KernelInstaller(options: options, interfaces: interfaces, labelRange: labelRange, logger: logger))
+                return try KernelInstaller(options: options, interfaces: ownership.kernel, labelRange: labelRange,
+                                           staticRoutes: staticRoutes, logger: logger)
             } catch {
                 throw DataplaneUnavailable(description: "kernel dataplane: \(error)")
             }
         }
         switch mode {
         case .kernel:
-            return installers
+            return [try kernelPlane()]
         case .auto:
             // The kernel forwards where it can; the userspace engine where it cannot.
-            return kernelAvailable ? installers : [userspaceInstaller()]
+            return kernelAvailable ? [try kernelPlane()] : [userspaceInstaller(ownership.userspace)]
         case .userspace:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).
-            return [userspaceInstaller()]
+            return [userspaceInstaller(ownership.userspace)]
         case .both:
-            // The kernel's table is programmed and it forwards every interface; the userspace
-            // engine would take the same frames off the same interfaces, so it only records
-            // here until interfaces can be split between the planes.
-            logger.warning("dataplane 'both': the kernel forwards; the userspace engine records the LFIB only")
-            return installers + [RecordingInstaller()]
+            logger.info("dataplane 'both': the kernel forwards labelled frames from \(listed(ownership.kernel)) and pushes; the userspace engine forwards labelled frames from \(listed(ownership.userspace))")
+            return [try kernelPlane(), LabelSwitchingOnly(userspaceInstaller(ownership.userspace))]
         }
+    }
+
+    private static func listed(_ names: [String]) -> String {
+        names.isEmpty ? "no interface" : names.joined(separator: ", ")
+    }
+
+    /// net.mpls.conf.<if>.input=0 on the interfaces the userspace engine forwards for: the kernel
+    /// then drops their labelled frames instead of forwarding them a second time.
+    static func keepKernelOff(_ interfaces: [String], logger: Logger) {
+        for interface in interfaces {
+            let path = "/proc/sys/net/mpls/conf/\(interface)/input"
+            if let problem = KernelSysctl.write(path, "0") {
+                logger.warning("userspace dataplane: \(problem); the kernel may forward \(interface)'s labelled frames too")
+            } else {
+                logger.info("userspace dataplane: net.mpls.conf.\(interface).input set to 0 (the userspace engine forwards \(interface)'s labelled frames)")
+            }
+        }
+    }
+}
+
+/// Hands an installer only the label (swap, pop) entries: in `both` mode the kernel alone
+/// pushes, so the userspace engine must not route FTN prefixes into its TUN device.
+final class LabelSwitchingOnly: LFIBInstaller, @unchecked Sendable {
+    let inner: any LFIBInstaller
+
+    init(_ inner: any LFIBInstaller) { self.inner = inner }
+
+    var name: String { inner.name }
+
+    func apply(_ changes: [LFIBChange]) {
+        let labelled = changes.filter { if case .label = $0.key { true } else { false } }
+        if !labelled.isEmpty { inner.apply(labelled) }
+    }
+
+    func status(of key: LFIBKey) -> InstallStatus {
+        if case .label = key { inner.status(of: key) } else { .absent }
+    }
+
+    func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
+        if case .label = key { inner.counters(of: key) } else { nil }
+    }
+
+    func view() -> DataplaneView.Backend {
+        var view = inner.view()
+        view.state += "; label switching only (the kernel pushes)"
+        return view
+    }
+
+    func shutdown() { inner.shutdown() }
+
+    func kernelStateChanged(links: [KernelLink], addresses: [KernelAddress], neighbors: [KernelNeighbor]) {
+        inner.kernelStateChanged(links: links, addresses: addresses, neighbors: neighbors)
     }
 }

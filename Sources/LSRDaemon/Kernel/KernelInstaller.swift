@@ -1,10 +1,13 @@
 // The kernel dataplane: the LFIB as AF_MPLS routes (swap, pop) and labelled IPv4 routes (FTN,
-// push), through netlink. Errors stay with their entry and are reported, never fatal.
+// push), through netlink. Static routes (customer prefixes behind a remote LER's loopback) become
+// FTN routes too, with the loopback's labels. Errors stay with their entry and are reported,
+// never fatal.
 
 import Foundation
 import Glibc
 import LSRControl
 import Logging
+import MPLSForwarding
 import MPLSTables
 
 public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
@@ -13,9 +16,13 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     private let options: KernelDataplaneOptions
     private let placement: KernelRoutePlacement
     private let logger: Logger
+    private let staticRoutes: [StaticRoute]
     private let lock = NSLock()
     // Guarded by `lock`.
+    /// The LFIB as the control plane gave it.
     private var lfib = LFIB()
+    /// What the kernel is to hold: `lfib` with the static routes resolved over it.
+    private var wanted = LFIB()
     private var statuses: [LFIBKey: InstallStatus] = [:]
     private var staleRemoved = 0
     private var setupProblems: [String] = []
@@ -24,9 +31,12 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     /// Throws only when netlink itself is unusable.
     /// `labelRange` sizes net.mpls.platform_labels when the options leave it open and the kernel
     /// has it at 0 (a new namespace), where no incoming label could be installed.
+    /// `interfaces` get net.mpls.conf.<if>.input=1 (when the options ask for it): the kernel
+    /// forwards the labelled frames arriving there.
     public init(options: KernelDataplaneOptions, interfaces: [String], labelRange: ClosedRange<UInt32>? = nil,
-                logger: Logger) throws {
+                staticRoutes: [StaticRoute] = [], logger: Logger) throws {
         self.options = options
+        self.staticRoutes = staticRoutes
         placement = KernelRoutePlacement(protocolNumber: Daemon.routeProtocol, ftnTable: options.ftnTable,
                                          ftnRulePriority: options.ftnRulePriority)
         self.logger = logger
@@ -69,23 +79,25 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     /// Deletes every lsrd-marked route the LFIB does not hold (all of them at start).
     public func reconcile() {
         lock.lock()
-        let wanted = Set(lfib.entries.keys.compactMap { key in
+        let wanted = Set(self.wanted.entries.keys.compactMap { key in
             (try? KernelRouteRequest.make(for: .remove(key), placement: placement) { _ in 0 })
                 .map { KernelRouteSummary($0).destination }
         })
         lock.unlock()
-        for route in ownRoutes() where !wanted.contains(KernelRouteSummary(route).destination) {
-            var stale = route
-            stale.operation = .delete
-            stale.nextHops = []
-            if stale.family == KernelRouteConstants.familyIPv4 { stale.scope = KernelRouteConstants.scopeNowhere }
-            if let problem = writer.perform(stale) {
+        var stale = ownRoutes().filter { !wanted.contains(KernelRouteSummary($0).destination) }
+        for index in stale.indices {
+            stale[index].operation = .delete
+            stale[index].nextHops = []
+            if stale[index].family == KernelRouteConstants.familyIPv4 { stale[index].scope = KernelRouteConstants.scopeNowhere }
+        }
+        for (route, problem) in zip(stale, writer.perform(stale)) {
+            if let problem {
                 logger.warning("kernel dataplane: cannot remove a stale route: \(problem)")
             } else {
                 lock.lock()
                 staleRemoved += 1
                 lock.unlock()
-                logger.info("kernel dataplane: removed stale route \(KernelRouteSummary(route).text)")
+                logger.info("kernel dataplane: removed stale route \(KernelRouteSummary(route).destination)")
             }
         }
     }
@@ -108,6 +120,13 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     public func apply(_ changes: [LFIBChange]) {
         lock.lock()
         defer { lock.unlock() }
+        // Only the static routes' keys: looking through every status would make each small
+        // update cost as much as the whole LFIB.
+        let failed = Set(staticRoutes.map { LFIBKey.prefix($0.prefix) }.filter { key in
+            if case .failed = statuses[key] { true } else { false }
+        })
+        let kernelChanges = Self.kernelChanges(for: changes, lfib: &lfib, wanted: &wanted, staticRoutes: staticRoutes,
+                                               retrying: failed)
         // One lookup per interface and batch: if_nametoindex costs a socket and an ioctl.
         var indexes: [String: Int32?] = [:]
         let interfaceIndex = { (name: String) -> Int32? in
@@ -116,15 +135,20 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
             indexes[name] = index
             return index
         }
-        for change in changes {
-            lfib.apply(change)
-            let result: KernelRouteError?
+        var results = [KernelRouteError?](repeating: nil, count: kernelChanges.count)
+        var requests: [KernelRouteRequest] = []
+        var requestPositions: [Int] = []
+        requests.reserveCapacity(kernelChanges.count)
+        for (position, change) in kernelChanges.enumerated() {
             do {
-                let request = try KernelRouteRequest.make(for: change, placement: placement, interfaceIndex: interfaceIndex)
-                result = writer.perform(request)
+                requests.append(try KernelRouteRequest.make(for: change, placement: placement, interfaceIndex: interfaceIndex))
+                requestPositions.append(position)
             } catch {
-                result = error
+                results[position] = error
             }
+        }
+        for (position, result) in zip(requestPositions, writer.perform(requests)) { results[position] = result }
+        for (change, result) in zip(kernelChanges, results) {
             let status: InstallStatus
             switch (change, result) {
             case (.remove, nil): status = .absent
@@ -142,6 +166,41 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
         }
     }
 
+    /// The changes to the kernel's routes for `changes` to the control plane's `lfib`: the
+    /// changed keys' entries as `wanted` now has them (a static route's entry where one applies),
+    /// then the static routes' entries that changed with the LSPs under them, or that failed
+    /// before (`retrying`). Updates `lfib` and `wanted`. Costs O(changes + static routes).
+    static func kernelChanges(for changes: [LFIBChange], lfib: inout LFIB, wanted: inout LFIB, staticRoutes: [StaticRoute],
+                              retrying: Set<LFIBKey> = []) -> [LFIBChange] {
+        lfib.apply(changes)
+        guard !staticRoutes.isEmpty else {
+            wanted.apply(changes)
+            return changes
+        }
+        let resolved = Dictionary(lfib.staticRouteEntries(staticRoutes).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        func target(_ key: LFIBKey) -> LFIBChange {
+            (resolved[key] ?? lfib.entries[key]).map(LFIBChange.replace) ?? .remove(key)
+        }
+        var result: [LFIBChange] = []
+        var seen = Set<LFIBKey>()
+        for change in changes where seen.insert(change.key).inserted {
+            // Every change the control plane asked for is carried out, even if unchanged:
+            // that is how a failed entry is retried.
+            result.append(target(change.key))
+        }
+        for route in staticRoutes {
+            let key = LFIBKey.prefix(route.prefix)
+            guard seen.insert(key).inserted else { continue }
+            let change = target(key)
+            let unchanged = switch change {
+            case .replace(let entry): wanted.entries[key] == entry
+            case .remove: wanted.entries[key] == nil
+            }
+            if !unchanged || retrying.contains(key) { result.append(change) }
+        }
+        wanted.apply(result)
+        return result
+    }
     public func status(of key: LFIBKey) -> InstallStatus {
         lock.lock()
         defer { lock.unlock() }
@@ -153,9 +212,9 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func view() -> DataplaneView.Backend {
         lock.lock()
-        let entries = lfib.entries.count
+        let entries = wanted.entries.count
         let failed = statuses.values.filter { if case .failed = $0 { true } else { false } }.count
-        let intended = lfib.sortedEntries
+        let intended = wanted.sortedEntries
         let problems = setupProblems
         let stale = staleRemoved
         lock.unlock()
@@ -174,6 +233,7 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
         lock.lock()
         let keys = Array(lfib.entries.keys)
         lock.unlock()
+        // Removing the LSPs removes the static routes' entries over them too.
         apply(keys.map { .remove($0) })
         reconcile()
         _ = writer.deleteRule(table: placement.ftnTable, priority: placement.ftnRulePriority, protocolNumber: placement.protocolNumber)
