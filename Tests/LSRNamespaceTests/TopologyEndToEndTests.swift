@@ -144,7 +144,7 @@ struct TopologyEndToEndTests {
         for end in coreLinks.flatMap({ [$0.a, $0.b] }) {
             let file = "\(directory)/\(end.node)-\(end.interface).pcap", log = "\(directory)/\(end.node)-\(end.interface).log"
             let pid = try Command.spawnDetached(["ip", "netns", "exec", lab.namespace(end.node), "tcpdump", "-i", end.interface,
-                                                 "-Q", "in", "-U", "-n", "-w", file, "mpls or icmp"], log: log)
+                                                 "-Q", "in", "--immediate-mode", "-U", "-n", "-w", file, "mpls or icmp"], log: log)
             captures.append((end, file, pid))
         }
         for capture in captures {
