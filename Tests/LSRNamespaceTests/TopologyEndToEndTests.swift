@@ -99,6 +99,10 @@ struct TopologyEndToEndTests {
             try lab.waitUntilNone("FRR and lsrd agree on bindings after the restart", timeout: 20) { try lab.frrBindingProblems(full) }
         }
 
+        // Session set-ups that waited out a §2.5.3 backoff (15 s each): a figure for the report.
+        let logs = lab.lsrdRouters.map { (try? String(contentsOfFile: "\(lab.stateDirectory)/\($0).log", encoding: .utf8)) ?? "" }
+        timings.append("backoffs \(logs.map { $0.components(separatedBy: "event=backoff").count - 1 }.reduce(0, +))")
+
         try checkDownLeavesNothing(lab)
         isUp = false
         timings.append("total \(seconds(Date().timeIntervalSince(started)))")
