@@ -286,3 +286,49 @@ struct TopologyEndToEndTests {
         #expect(frrSockets.isEmpty, "\(frrSockets)")
     }
 }
+
+/// The expectation itself, against LFIBs written out by hand (no namespaces needed).
+struct LabExpectationTests {
+    func topology(_ name: String) throws -> LabTopology {
+        try LabTopology.load(path: FileManager.default.currentDirectoryPath + "/topologies/\(name).yaml")
+    }
+
+    @Test func line3() throws {
+        let expectation = LabExpectation(try topology("line3"))
+        #expect(expectation.lfib(of: "pe1") == [
+            "* 10.0.2.0/24 pop 10.0.1.2%eth0=imp-null",
+            "* 10.255.0.2/32 pop 10.0.1.2%eth0=imp-null",
+            "* 10.255.0.3/32 swap 10.0.1.2%eth0=*",
+            "- 10.255.0.3/32 push 10.0.1.2%eth0=*",
+        ])
+        // p1 is on every core subnet and carries no customer routes: two PHP pops.
+        #expect(expectation.lfib(of: "p1") == [
+            "* 10.255.0.1/32 pop 10.0.1.1%eth0=imp-null",
+            "* 10.255.0.3/32 pop 10.0.2.2%eth1=imp-null",
+        ])
+    }
+
+    @Test func ring4WithAndWithoutALink() throws {
+        let ring = try topology("ring4")
+        #expect(LabExpectation(ring).lfib(of: "pe1").contains("- 10.255.0.4/32 push 10.0.1.2%eth0=*,10.0.4.1%eth1=*"))
+        let broken = LabExpectation(ring, down: [try ring.link(named: "pe1-p1").identifier])
+        #expect(broken.lfib(of: "pe1") == [
+            "* 10.0.2.0/24 swap 10.0.4.1%eth1=*",
+            "* 10.0.3.0/24 pop 10.0.4.1%eth1=imp-null",
+            "* 10.255.0.2/32 swap 10.0.4.1%eth1=*",
+            "* 10.255.0.3/32 pop 10.0.4.1%eth1=imp-null",
+            "* 10.255.0.4/32 swap 10.0.4.1%eth1=*",
+            "- 10.0.2.0/24 push 10.0.4.1%eth1=*",
+            "- 10.255.0.2/32 push 10.0.4.1%eth1=*",
+            "- 10.255.0.4/32 push 10.0.4.1%eth1=*",
+        ])
+    }
+
+    @Test func core6ParallelLinksAreTwoNextHops() throws {
+        let core = try topology("core6")
+        #expect(LabExpectation(core).lfib(of: "p1").contains("* 10.255.0.3/32 pop 10.0.3.2%eth1=imp-null,10.0.4.2%eth2=imp-null"))
+        let one = LabExpectation(core, down: [try core.link(named: "p1:eth1").identifier])
+        #expect(one.lfib(of: "p1").contains("* 10.255.0.3/32 pop 10.0.4.2%eth2=imp-null"))
+        #expect(throws: LabError.self) { try core.link(named: "p1-p2") }
+    }
+}
