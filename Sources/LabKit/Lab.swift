@@ -92,14 +92,17 @@ public final class Lab {
     public let prefix: String
     public let topology: LabTopology
     public let binaries: String
+    /// lsrd's `dataplane:` setting (nil: lsrd's default, auto).
+    public let dataplane: String?
     public var stateDirectory: String { Lab.stateDirectory(prefix: prefix) }
 
     public static func stateDirectory(prefix: String) -> String { "/run/lsrlab/\(prefix)" }
 
-    public init(prefix: String, topology: LabTopology, binaries: String) {
+    public init(prefix: String, topology: LabTopology, binaries: String, dataplane: String? = nil) {
         self.prefix = prefix
         self.topology = topology
         self.binaries = binaries
+        self.dataplane = dataplane
     }
 
     public func namespace(_ node: String) -> String { "\(prefix)-\(node)" }
@@ -161,12 +164,87 @@ public final class Lab {
     }
 
     func startLSRD(_ node: String) throws {
-        let configuration = topology.lsrdConfiguration(of: node, controlSocket: controlSocket(node))
-        let path = "\(stateDirectory)/\(node).yaml"
-        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        let configuration = topology.lsrdConfiguration(of: node, controlSocket: controlSocket(node), dataplane: dataplane)
+        try configuration.write(toFile: configurationPath(node), atomically: true, encoding: .utf8)
+        try spawnLSRD(node)
+    }
+
+    func configurationPath(_ node: String) -> String { "\(stateDirectory)/\(node).yaml" }
+    func pidPath(_ node: String) -> String { "\(stateDirectory)/\(node).pid" }
+
+    /// The PID of the node's lsrd, if it runs.
+    public func lsrdProcess(_ node: String) -> pid_t? {
+        guard let text = try? String(contentsOfFile: pidPath(node), encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0,
+              let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+              command.contains(configurationPath(node)) else { return nil }
+        return pid
+    }
+
+    private func spawnLSRD(_ node: String) throws {
+        let path = configurationPath(node)
         let pid = try Command.spawnDetached(["ip", "netns", "exec", namespace(node), "\(binaries)/lsrd", "--config", path],
                                             log: log(node))
-        try "\(pid)\n".write(toFile: "\(stateDirectory)/\(node).pid", atomically: true, encoding: .utf8)
+        try "\(pid)\n".write(toFile: pidPath(node), atomically: true, encoding: .utf8)
+    }
+
+    /// Restarts a node's lsrd with the configuration it was started with: stops it (SIGTERM)
+    /// when it runs, starts it again when it does not (after a crash or a `kill -9`).
+    public func restart(_ node: String) throws {
+        guard let router = topology.node(node), router.isRouter else { throw LabError("no router '\(node)' in \(topology.name)") }
+        guard router.software == .lsrd else { throw LabError("\(node) runs FRR: restart is for lsrd routers") }
+        if let pid = lsrdProcess(node) {
+            kill(pid, SIGTERM)
+            for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        }
+        try spawnLSRD(node)
+    }
+
+    // MARK: Links
+
+    var downLinksPath: String { "\(stateDirectory)/down-links" }
+
+    /// The identifiers of the links `setLink` took down.
+    public var downLinks: Set<String> {
+        let text = (try? String(contentsOfFile: downLinksPath, encoding: .utf8)) ?? ""
+        return Set(text.split(separator: "\n").map(String.init))
+    }
+
+    /// Takes a link down or up (both ends) and, as an IGP would, replaces every node's static
+    /// routes with the shortest paths over the links left.
+    public func setLink(_ name: String, up: Bool) throws {
+        let link = try topology.link(named: name)
+        let before = downLinks
+        var after = before
+        if up { after.remove(link.identifier) } else { after.insert(link.identifier) }
+        for end in [link.a, link.b] { try exec(end.node, ["ip", "link", "set", end.interface, up ? "up" : "down"]) }
+        try after.sorted().map { $0 + "\n" }.joined().write(toFile: downLinksPath, atomically: true, encoding: .utf8)
+        for node in topology.nodes { try replaceRoutes(of: node, from: before, to: after) }
+    }
+
+    /// Brings a node's routes from those of the `before` topology to those of `after`.
+    func replaceRoutes(of node: LabTopology.Node, from before: Set<String>, to after: Set<String>) throws {
+        let old = topology.routes(of: node.name, excluding: before), new = topology.routes(of: node.name, excluding: after)
+        if node.software == .frr && node.isRouter {
+            // staticd's routes, one per next hop.
+            func lines(_ routes: [StaticRoute]) -> Set<String> {
+                Set(routes.flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } })
+            }
+            let removed = lines(old).subtracting(lines(new)), added = lines(new).subtracting(lines(old))
+            guard !removed.isEmpty || !added.isEmpty else { return }
+            var arguments = ["vtysh", "--vty_socket", frrSocketDirectory(node.name), "-c", "configure terminal"]
+            for line in removed.sorted() { arguments += ["-c", "no " + line] }
+            for line in added.sorted() { arguments += ["-c", line] }
+            try Command.run(arguments)
+            return
+        }
+        let kept = Set(new.map(\.prefix))
+        for route in old where !kept.contains(route.prefix) {
+            try exec(node.name, ["ip", "route", "del", route.prefix.description], allowFailure: true)
+        }
+        // The kernel dropped the routes through a downed interface itself: replace them all.
+        for route in new where !old.contains(route) { try exec(node.name, ["ip"] + route.ipArguments) }
     }
 
     var frrDirectory: String { "\(stateDirectory)/frr" }

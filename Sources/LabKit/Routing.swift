@@ -30,10 +30,16 @@ public struct StaticRoute: Equatable, Hashable, Sendable, CustomStringConvertibl
 }
 
 extension LabTopology {
+    /// Whether `down` (link names, which take every link between two nodes, or identifiers)
+    /// takes `link` out of service.
+    public func isDown(_ link: Link, in down: Set<String>) -> Bool {
+        down.contains(link.name) || down.contains(link.identifier)
+    }
+
     /// Links that are up: a lab may take some down.
     public func coreAdjacency(excluding down: Set<String> = []) -> [String: [(neighbor: String, link: Link)]] {
         var adjacency: [String: [(neighbor: String, link: Link)]] = [:]
-        for link in links where isCoreLink(link) && !down.contains(link.name) {
+        for link in links where isCoreLink(link) && !isDown(link, in: down) {
             adjacency[link.a.node, default: []].append((link.b.node, link))
             adjacency[link.b.node, default: []].append((link.a.node, link))
         }
@@ -84,7 +90,7 @@ extension LabTopology {
         for router in routers where router.name != node {
             destinations.append((IPPrefix(router.loopback!, length: 32), [router.name]))
         }
-        for link in links where isCoreLink(link) && link.a.node != node && link.b.node != node && !down.contains(link.name) {
+        for link in links where isCoreLink(link) && link.a.node != node && link.b.node != node && !isDown(link, in: down) {
             destinations.append((link.subnet, [link.a.node, link.b.node]))
         }
         if this.role == .ler {
@@ -116,9 +122,12 @@ extension LabTopology {
     }
 
     /// The lsrd configuration of a router.
-    public func lsrdConfiguration(of node: String, controlSocket: String, helloInterval: Int = 1, holdTime: Int = 3) -> String {
+    public func lsrdConfiguration(of node: String, controlSocket: String, helloInterval: Int = 1, holdTime: Int = 3,
+                                  dataplane: String? = nil) -> String {
         guard let router = self.node(node), let loopback = router.loopback else { return "" }
-        var lines = ["router-id: \(loopback)", "interfaces:"]
+        var lines = ["router-id: \(loopback)"]
+        if let dataplane { lines.append("dataplane: \(dataplane)") }
+        lines.append("interfaces:")
         for interface in ldpInterfaces(of: node) {
             lines.append("  - { name: \(interface), hello-interval: \(helloInterval), hold-time: \(holdTime) }")
         }

@@ -43,7 +43,10 @@ public struct LabTopology: Equatable, Sendable {
         public var subnet: IPPrefix
         public var addressA: IPv4Address { host(1) }
         public var addressB: IPv4Address { host(2) }
+        /// "A-B" by node names: two links between the same nodes share it (see `identifier`).
         public var name: String { "\(a.node)-\(b.node)" }
+        /// Unique in a topology: "A:IF-B:IF".
+        public var identifier: String { "\(a)-\(b)" }
 
         func host(_ index: UInt32) -> IPv4Address {
             guard case .v4(let network) = subnet.address else { return .any }
@@ -64,6 +67,21 @@ public struct LabTopology: Equatable, Sendable {
     public var links: [Link]
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// A link by its name ("A-B" or "B-A", if only one link joins A and B), its identifier
+    /// ("A:IF-B:IF") or one of its ends ("A:IF").
+    public func link(named text: String) throws -> Link {
+        let matches = links.filter { link in
+            [link.name, "\(link.b.node)-\(link.a.node)", link.identifier, link.a.description, link.b.description].contains(text)
+        }
+        guard !matches.isEmpty else {
+            throw LabError("no link '\(text)' in \(name); links: \(links.map(\.name).joined(separator: ", "))")
+        }
+        guard matches.count == 1 else {
+            throw LabError("'\(text)' names \(matches.count) links (\(matches.map(\.identifier).joined(separator: ", "))): name one by an end, NODE:IF")
+        }
+        return matches[0]
+    }
     public var routers: [Node] { nodes.filter(\.isRouter) }
     public var customerEdges: [Node] { nodes.filter { $0.role == .ce } }
 

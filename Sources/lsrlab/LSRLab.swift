@@ -47,7 +47,8 @@ func fail(_ error: any Error) -> Never {
 struct LSRLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lsrlab", abstract: "MPLS labs in network namespaces.",
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, Ping.self, Trace.self, Capture.self, Graph.self, Check.self])
+        subcommands: [Up.self, Down.self, Status.self, Exec.self, Ping.self, Trace.self, Capture.self, Graph.self, Check.self,
+                      Restart.self, LinkCommand.self])
 }
 
 struct Check: ParsableCommand {
@@ -69,11 +70,19 @@ struct Up: ParsableCommand {
     @Argument(help: "A topology name in topologies/ (default line3) or a file.") var topology: String?
     @OptionGroup var options: LabOptions
     @Option(help: "Seconds to wait for every session.") var timeout: Double = 60
+    @Option(help: "lsrd's dataplane: kernel, userspace, both or auto (default: lsrd's, auto).") var dataplane: String?
+
+    func validate() throws {
+        if let dataplane, !["kernel", "userspace", "both", "auto"].contains(dataplane) {
+            throw ValidationError("--dataplane is kernel, userspace, both or auto")
+        }
+    }
 
     func run() throws {
         do {
             let path = topologyPath(topology)
-            let lab = Lab(prefix: options.prefix, topology: try LabTopology.load(path: path), binaries: absolute(options.binaries))
+            let lab = Lab(prefix: options.prefix, topology: try LabTopology.load(path: path), binaries: absolute(options.binaries),
+                          dataplane: dataplane)
             try lab.up(topologyPath: path)
             print("lab '\(options.prefix)' (\(lab.topology.name)): \(lab.topology.nodes.count) nodes, \(lab.topology.links.count) links; waiting for LDP...")
             let converged = try waitForSessions(lab, timeout: timeout)
@@ -81,7 +90,12 @@ struct Up: ParsableCommand {
             // Show label switching: the first two CEs ping each other across the core, and the
             // LFIB counters below count what the routers switched.
             let edges = lab.topology.customerEdges.map(\.name)
-            if converged, edges.count >= 2 {
+            // FRR's ldpd leaves forwarding to the kernel: without MPLS in it, no ping crosses FRR.
+            let frrCannotForward = lab.topology.routers.contains { $0.software == .frr }
+                && !FileManager.default.fileExists(atPath: "/proc/sys/net/mpls")
+            if converged, edges.count >= 2, frrCannotForward {
+                print("\nno ping across: FRR routers forward labelled packets only with the kernel's MPLS, which this kernel lacks")
+            } else if converged, edges.count >= 2 {
                 let target = try address(of: edges[1], in: lab)
                 var replies = 0
                 // The first echo may wait for ARP and FTN routes: a few tries.
@@ -305,6 +319,38 @@ struct Graph: ParsableCommand {
                 try? FileManager.default.removeItem(atPath: dotFile)
             }
             print("wrote \(path)")
+        } catch { fail(error) }
+    }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restart a router's lsrd with its configuration (stopped with SIGTERM if it runs, started if not).")
+    @OptionGroup var options: LabOptions
+    @Argument(help: "The router.") var node: String
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            try lab.restart(node)
+            print("\(node): lsrd restarted (pid \(lab.lsrdProcess(node).map(String.init) ?? "?"))")
+        } catch { fail(error) }
+    }
+}
+
+struct LinkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link",
+        abstract: "Take a link down or up and recompute every node's routes: link p1-p2 down, link p1:eth1 up")
+    enum State: String, ExpressibleByArgument { case up, down }
+    @OptionGroup var options: LabOptions
+    @Argument(help: "A link: A-B, or A:IF where two links join A and B.") var link: String
+    @Argument(help: "up or down.") var state: State
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            try lab.setLink(link, up: state == .up)
+            let down = lab.downLinks.sorted()
+            print("\(link) is \(state.rawValue); links down: \(down.isEmpty ? "none" : down.joined(separator: ", "))")
         } catch { fail(error) }
     }
 }

@@ -1,0 +1,130 @@
+// The LFIB every lsrd node of a lab should hold, computed from the topology file alone: nodes,
+// roles and links (LabKit parses the file; its routing is what is under test, so the routes are
+// computed again here, from the README's rules).
+//
+// Routes (README, "The lab"): every router has a route to every other router's loopback and to
+// every core subnet it is not on; an LER also to the CE subnets of the other LERs; LSRs carry no
+// customer routes. Next hops: every neighbour one hop closer (hop count over the core links that
+// are up), one per link.
+//
+// Labels (lsrd's LIB, independent control, liberal retention): a router advertises implicit-null
+// for what it owns (its loopback, its connected subnets) and a dynamic label for every other
+// prefix it has a route to; an LFIB entry exists for a routed prefix with at least one next hop
+// whose neighbour advertised a label: an incoming-label entry (pop when every next hop gave
+// implicit-null, else swap) and, when some next hop wants a real label, a push (FTN) entry.
+// Dynamic labels are masked (`*`); implicit-null shows as `imp-null`.
+
+import LabKit
+import LSRControl
+
+struct LabExpectation {
+    let topology: LabTopology
+    /// Link identifiers (`LabTopology.Link.identifier`) out of service.
+    let down: Set<String>
+
+    init(_ topology: LabTopology, down: Set<String> = []) {
+        self.topology = topology
+        self.down = down
+    }
+
+    typealias Link = LabTopology.Link
+
+    func isUp(_ link: Link) -> Bool { !down.contains(link.identifier) }
+
+    func isRouter(_ node: String) -> Bool { topology.node(node).map { $0.role != .ce } ?? false }
+
+    /// Router-to-router links that are up.
+    var coreLinks: [Link] { topology.links.filter { isRouter($0.a.node) && isRouter($0.b.node) && isUp($0) } }
+
+    /// What a router owns: its loopback and the subnets of its links that are up.
+    func owned(by node: String) -> Set<String> {
+        var prefixes = Set(topology.links.filter { isUp($0) && ($0.a.node == node || $0.b.node == node) }.map { "\($0.subnet)" })
+        if let loopback = topology.node(node)?.loopback { prefixes.insert("\(loopback)/32") }
+        return prefixes
+    }
+
+    /// Hop counts from `node` over the core links that are up.
+    func hops(from node: String) -> [String: Int] {
+        var distance = [node: 0], queue = [node]
+        while !queue.isEmpty {
+            let current = queue.removeFirst()
+            for link in coreLinks {
+                let neighbour = link.a.node == current ? link.b.node : link.b.node == current ? link.a.node : nil
+                if let neighbour, distance[neighbour] == nil {
+                    distance[neighbour] = distance[current]! + 1
+                    queue.append(neighbour)
+                }
+            }
+        }
+        return distance
+    }
+
+    /// The prefixes a router routes (not its own), each with the routers that own it.
+    func routedPrefixes(of node: String) -> [String: Set<String>] {
+        guard let this = topology.node(node), this.role != .ce else { return [:] }
+        var result: [String: Set<String>] = [:]
+        for router in topology.nodes where router.role != .ce && router.name != node {
+            result["\(router.loopback!)/32"] = [router.name]
+        }
+        for link in coreLinks where link.a.node != node && link.b.node != node {
+            result["\(link.subnet)"] = [link.a.node, link.b.node]
+        }
+        if this.role == .ler {
+            for link in topology.links where isUp(link) {
+                let (ce, router) = isRouter(link.a.node) ? (link.b.node, link.a.node) : (link.a.node, link.b.node)
+                guard topology.node(ce)?.role == .ce, router != node, topology.node(router)?.role == .ler else { continue }
+                result["\(link.subnet)"] = [router]
+            }
+        }
+        return result
+    }
+
+    struct NextHop: Hashable {
+        var neighbour: String
+        var address: String
+        var interface: String
+    }
+
+    /// Every neighbour one hop closer to the nearest owner, one next hop per link.
+    func nextHops(of node: String, toward owners: Set<String>) -> [NextHop] {
+        let distances = owners.map { hops(from: $0) }
+        func cost(_ router: String) -> Int? { distances.compactMap { $0[router] }.min() }
+        guard let own = cost(node), own > 0 else { return [] }
+        return coreLinks.compactMap { link -> NextHop? in
+            let (near, far) = link.a.node == node ? (link.a, link.b) : link.b.node == node ? (link.b, link.a) : (nil, nil)
+            guard let near, let far, cost(far.node) == own - 1, let address = link.address(of: far.node) else { return nil }
+            return NextHop(neighbour: far.node, address: "\(address)", interface: near.interface)
+        }
+    }
+
+    /// The label a router advertises for a prefix: "imp-null", "*" (dynamic) or nil (none).
+    func advertisedLabel(of node: String, for prefix: String) -> String? {
+        if owned(by: node).contains(prefix) { return "imp-null" }
+        guard let owners = routedPrefixes(of: node)[prefix], !nextHops(of: node, toward: owners).isEmpty else { return nil }
+        return "*"
+    }
+
+    /// The node's expected LFIB, masked, sorted.
+    func lfib(of node: String) -> [String] {
+        var entries: [String] = []
+        for (prefix, owners) in routedPrefixes(of: node) {
+            let hops = nextHops(of: node, toward: owners).compactMap { hop -> (NextHop, String)? in
+                advertisedLabel(of: hop.neighbour, for: prefix).map { (hop, $0) }
+            }
+            guard !hops.isEmpty else { continue }
+            let text = hops.map { "\($0.0.address)%\($0.0.interface)=\($0.1)" }.sorted().joined(separator: ",")
+            let pops = hops.allSatisfy { $0.1 == "imp-null" }
+            entries.append("* \(prefix) \(pops ? "pop" : "swap") \(text)")
+            if !pops { entries.append("- \(prefix) push \(text)") }
+        }
+        return entries.sorted()
+    }
+}
+
+/// An actual LFIB entry in the expectation's masked form.
+func maskedEntry(_ entry: LFIBView.Entry) -> String {
+    func label(_ value: UInt32) -> String { value == 3 ? "imp-null" : value >= 16 ? "*" : "\(value)" }
+    let incoming = entry.inLabel.map(label) ?? "-"
+    let hops = entry.nexthops.map { "\($0.address ?? "-")%\($0.interface)=\($0.outLabels.map(label).joined(separator: "/"))" }
+    return "\(incoming) \(entry.fec) \(entry.action) \(hops.sorted().joined(separator: ","))"
+}
