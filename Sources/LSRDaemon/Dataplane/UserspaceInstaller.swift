@@ -128,14 +128,14 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func status(of key: LFIBKey) -> InstallStatus {
         lock.withLock {
-            guard lfib.entries[key] != nil else { return .absent }
+            guard effectiveLFIB.entries[key] != nil else { return .absent }
             return current?.snapshot.counters(of: key) != nil ? .installed : .failed("not in the forwarding snapshot")
         }
     }
 
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         lock.withLock {
-            guard lfib.entries[key] != nil else { return nil }
+            guard effectiveLFIB.entries[key] != nil else { return nil }
             // Retired plans may still be counting (a thread has not let go yet): add them in.
             var total = carriedCounters[key] ?? (0, 0)
             for snapshot in liveSnapshots {
