@@ -34,6 +34,8 @@ let package = Package(
         .executableTarget(name: "lsr-kernel-bench", dependencies: ["LSRDaemon", "LDPCodec", "MPLSTables",
                                                                   .product(name: "Logging", package: "swift-log")],
                           path: "Sources/KernelBench"),
+        // The forwarding benchmark's generator (scripts/bench-forwarding).
+        .executableTarget(name: "lsr-traffic", dependencies: ["CLinuxShims"], path: "Sources/TrafficGenerator"),
         // libnl-3 / libnl-route-3: the one place that talks netlink.
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),

@@ -170,6 +170,10 @@ struct lsr_ring {
     unsigned frameCount;
     unsigned head;          // the next slot to look at
     unsigned held;          // slots handed out and not yet given back (just before head)
+    uint8_t *txMap;         // the transmit ring, after the receive ring in the same mapping
+    unsigned txFrameSize;
+    unsigned txFrameCount;
+    unsigned txHead;        // the next transmit slot to fill
     uint64_t truncated;     // frames longer than a slot, skipped
     uint64_t overflows;     // frames the kernel dropped for want of a free slot (PACKET_STATISTICS)
 };
@@ -179,45 +183,65 @@ struct lsr_ring {
 // Room kept in front of each received frame for pushed labels and rebuilt headers.
 #define LSR_RING_RESERVE 128
 
-struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount) {
+// A tpacket_req for `frameCount` frames of `frameSize` in blocks of at least 64 KiB, a whole
+// number of pages and of frames (rounded up).
+static struct tpacket_req lsr_ring_request(unsigned frameSize, unsigned frameCount) {
+    frameSize = TPACKET_ALIGN(frameSize);
+    unsigned framesPerBlock = (65536 + frameSize - 1) / frameSize;
+    unsigned blockSize = (framesPerBlock * frameSize + 4095) & ~4095u;
+    framesPerBlock = blockSize / frameSize;
+    unsigned blockCount = (frameCount + framesPerBlock - 1) / framesPerBlock;
+    struct tpacket_req request = {
+        .tp_block_size = blockSize, .tp_block_nr = blockCount, .tp_frame_size = frameSize,
+        .tp_frame_nr = blockCount * framesPerBlock,
+    };
+    return request;
+}
+
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount) {
     struct lsr_ring *ring = calloc(1, sizeof *ring);
     if (!ring) return NULL;
     ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (ring->fd < 0) { free(ring); return NULL; }
     ring->ifindex = ifindex;
-    if (frameCount == 0) {
-        // Transmit only: bound to the interface with protocol 0, so nothing is received.
-        struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = 0, .sll_ifindex = ifindex };
-        if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
-        return ring;
-    }
-    frameSize = TPACKET_ALIGN(frameSize);
-    // Blocks of at least 64 KiB, a whole number of pages and of frames.
-    unsigned framesPerBlock = (65536 + frameSize - 1) / frameSize;
-    unsigned blockSize = (framesPerBlock * frameSize + 4095) & ~4095u;
-    framesPerBlock = blockSize / frameSize;
-    unsigned blockCount = (frameCount + framesPerBlock - 1) / framesPerBlock;
-    frameCount = blockCount * framesPerBlock;
     int version = TPACKET_V2, one = 1, reserve = LSR_RING_RESERVE;
-    struct tpacket_req request = {
-        .tp_block_size = blockSize, .tp_block_nr = blockCount, .tp_frame_size = frameSize, .tp_frame_nr = frameCount,
-    };
     if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) goto fail;
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
-    // An own transmission must not come back as input.
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
-    ring->mapSize = (size_t)blockSize * blockCount;
-    ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
-    if (ring->map == MAP_FAILED) {
-        ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
-        if (ring->map == MAP_FAILED) { ring->map = NULL; goto fail; }
+    size_t receiveSize = 0;
+    if (frameCount > 0) {
+        struct tpacket_req request = lsr_ring_request(frameSize, frameCount);
+        if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
+        if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
+        // An own transmission must not come back as input.
+        if (setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+        receiveSize = (size_t)request.tp_block_size * request.tp_block_nr;
+        ring->frameSize = request.tp_frame_size;
+        ring->frameCount = request.tp_frame_nr;
     }
-    // Bound only now, with the ring in place: no frame of another interface leaks in.
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_MPLS_UC), .sll_ifindex = ifindex };
+    size_t transmitSize = 0;
+    if (transmitFrameCount > 0) {
+        // The kernel sends straight from these slots: one sendto per batch, no copy of the
+        // message headers, the frame data attached to the packet without another copy.
+        struct tpacket_req request = lsr_ring_request(frameSize, transmitFrameCount);
+        if (setsockopt(ring->fd, SOL_PACKET, PACKET_TX_RING, &request, sizeof request) < 0) goto fail;
+        transmitSize = (size_t)request.tp_block_size * request.tp_block_nr;
+        ring->txFrameSize = request.tp_frame_size;
+        ring->txFrameCount = request.tp_frame_nr;
+    }
+    ring->mapSize = receiveSize + transmitSize;
+    if (ring->mapSize > 0) {
+        ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
+        if (ring->map == MAP_FAILED) {
+            ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
+            if (ring->map == MAP_FAILED) { ring->map = NULL; goto fail; }
+        }
+        // The kernel maps the receive ring first, the transmit ring after it.
+        if (transmitSize) ring->txMap = ring->map + receiveSize;
+    }
+    // Bound only now, with the rings in place: no frame of another interface leaks in. A socket
+    // without a receive ring binds protocol 0 and receives nothing.
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = frameCount ? htons(ETH_P_MPLS_UC) : 0,
+                                   .sll_ifindex = ifindex };
     if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
-    ring->frameSize = frameSize;
-    ring->frameCount = frameCount;
     return ring;
 fail:;
     int saved = errno;
@@ -264,7 +288,45 @@ void lsr_ring_release(struct lsr_ring *ring) {
     }
 }
 
+// Data starts this far into a transmit slot (TPACKET_V2 without PACKET_TX_HAS_OFF).
+#define LSR_TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+
+static inline struct tpacket2_hdr *lsr_ring_tx_slot(const struct lsr_ring *ring, unsigned index) {
+    return (struct tpacket2_hdr *)(ring->txMap + (size_t)index * ring->txFrameSize);
+}
+
+// Kicks the kernel to send every slot marked for sending. Never waits.
+static void lsr_ring_kick(struct lsr_ring *ring) {
+    (void)!sendto(ring->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+}
+
+static int lsr_ring_send_through_ring(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count) {
+    unsigned queued = 0;
+    int kicked = 0;
+    for (unsigned index = 0; index < count; index++) {
+        if (lengths[index] > ring->txFrameSize - LSR_TX_DATA_OFFSET) continue;
+        struct tpacket2_hdr *slot = lsr_ring_tx_slot(ring, ring->txHead);
+        uint32_t status = __atomic_load_n(&slot->tp_status, __ATOMIC_ACQUIRE);
+        if (status != TP_STATUS_AVAILABLE && !(status & TP_STATUS_WRONG_FORMAT)) {
+            // The ring is full of frames the kernel has not finished with: push them, once.
+            if (kicked) break;
+            lsr_ring_kick(ring);
+            kicked = 1;
+            status = __atomic_load_n(&slot->tp_status, __ATOMIC_ACQUIRE);
+            if (status != TP_STATUS_AVAILABLE && !(status & TP_STATUS_WRONG_FORMAT)) break;
+        }
+        memcpy((uint8_t *)slot + LSR_TX_DATA_OFFSET, frames[index], lengths[index]);
+        slot->tp_len = lengths[index];
+        __atomic_store_n(&slot->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
+        ring->txHead = (ring->txHead + 1) % ring->txFrameCount;
+        queued++;
+    }
+    if (queued) lsr_ring_kick(ring);
+    return (int)queued;
+}
+
 int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count) {
+    if (ring->txMap) return lsr_ring_send_through_ring(ring, frames, lengths, count);
     if (count > LSR_RING_BATCH) count = LSR_RING_BATCH;
     struct mmsghdr messages[LSR_RING_BATCH];
     struct iovec vectors[LSR_RING_BATCH];
@@ -293,6 +355,11 @@ int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uin
 }
 
 ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length) {
+    if (ring->txMap) {
+        uint8_t *frames[1] = { (uint8_t *)frame };
+        uint32_t lengths[1] = { (uint32_t)length };
+        return lsr_ring_send_through_ring(ring, frames, lengths, 1) == 1 ? (ssize_t)length : -1;
+    }
     struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex };
     return sendto(ring->fd, frame, length, MSG_DONTWAIT, (struct sockaddr *)&address, sizeof address);
 }
@@ -359,3 +426,7 @@ fail:;
     errno = saved;
     return -1;
 }
+
+#include <pthread.h>
+
+int lsr_name_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }

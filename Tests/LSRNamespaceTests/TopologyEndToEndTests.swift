@@ -300,6 +300,8 @@ struct LabExpectationTests {
             "* 10.255.0.2/32 pop 10.0.1.2%eth0=imp-null",
             "* 10.255.0.3/32 swap 10.0.1.2%eth0=*",
             "- 10.255.0.3/32 push 10.0.1.2%eth0=*",
+            // The static route to ce2's subnet, over the LSP to pe2's loopback.
+            "- 192.168.2.0/24 push 10.0.1.2%eth0=*",
         ])
         // p1 is on every core subnet and carries no customer routes: two PHP pops.
         #expect(expectation.lfib(of: "p1") == [
@@ -321,6 +323,7 @@ struct LabExpectationTests {
             "- 10.0.2.0/24 push 10.0.4.1%eth1=*",
             "- 10.255.0.2/32 push 10.0.4.1%eth1=*",
             "- 10.255.0.4/32 push 10.0.4.1%eth1=*",
+            "- 192.168.2.0/24 push 10.0.4.1%eth1=*",
         ])
     }
 

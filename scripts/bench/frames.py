@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Frames for scripts/bench-forwarding, and its one-way latency probe.
 
-  frames.py trafgen MODE SRC_MAC DST_MAC          a trafgen packet configuration on stdout
+  frames.py hex MODE SRC_MAC DST_MAC              the frame in hex, for lsr-traffic --frame
   frames.py latency MODE SRC_MAC DST_MAC SRC_NS SRC_DEV DST_NS DST_DEV RATE SECONDS
                                                   one-way latency through the forwarder
 
@@ -54,9 +54,8 @@ def frame(mode: str, source: bytes, destination: bytes, sequence: int = 0) -> by
     return ethernet + stack + ip + udp
 
 
-def trafgen(mode: str, source: str, destination: str) -> None:
-    data = frame(mode, mac(source), mac(destination))
-    print("{ " + ", ".join(f"0x{byte:02x}" for byte in data) + " }")
+def hexadecimal(mode: str, source: str, destination: str) -> None:
+    print(frame(mode, mac(source), mac(destination)).hex())
 
 
 def enter(namespace: str) -> None:
@@ -124,8 +123,8 @@ def latency(mode, source, destination, source_ns, source_dev, destination_ns, de
 
 if __name__ == "__main__":
     command, arguments = sys.argv[1], sys.argv[2:]
-    if command == "trafgen":
-        trafgen(*arguments)
+    if command == "hex":
+        hexadecimal(*arguments)
     elif command == "latency":
         latency(*arguments)
     else:

@@ -42,10 +42,11 @@ int lsr_set_gtsm(int fd, int enable);
 struct lsr_ring;
 /// Most frames one lsr_ring_send_batch call takes.
 #define LSR_RING_BATCH 64
-/// Creates the socket with protocol 0, sets up `frameCount` slots of `frameSize` octets (both
-/// rounded up), then binds to 0x8847 + ifindex (so no frame of another interface leaks in).
-/// `frameCount` 0: a socket that only transmits. NULL on error (errno set).
-struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount);
+/// Creates the socket with protocol 0, sets up `frameCount` receive slots and
+/// `transmitFrameCount` transmit slots of `frameSize` octets (all rounded up), then binds to
+/// 0x8847 + ifindex (so no frame of another interface leaks in). `frameCount` 0: a socket that
+/// only transmits; `transmitFrameCount` 0: transmission by sendmmsg. NULL on error (errno set).
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount);
 int lsr_ring_fd(const struct lsr_ring *ring);
 /// The next received frame, or 0 when the ring holds none now. The frame is at
 /// `slot + start ..< slot + start + length` in a slot of `capacity` octets that the caller may
@@ -53,8 +54,9 @@ int lsr_ring_fd(const struct lsr_ring *ring);
 int lsr_ring_next(struct lsr_ring *ring, uint8_t **slot, uint32_t *capacity, uint32_t *start, uint32_t *length);
 /// Gives every slot lsr_ring_next handed out back to the kernel.
 void lsr_ring_release(struct lsr_ring *ring);
-/// Sends up to LSR_RING_BATCH whole Ethernet frames out of the ring's interface with one
-/// sendmmsg where possible. Returns how many were sent.
+/// Sends whole Ethernet frames out of the ring's interface: copied into the transmit ring and
+/// sent with one sendto, or (without a transmit ring) up to LSR_RING_BATCH of them with one
+/// sendmmsg. Returns how many were taken.
 int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count);
 /// Sends one whole Ethernet frame out of the ring's interface.
 ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length);
@@ -65,6 +67,8 @@ uint64_t lsr_ring_overflows(struct lsr_ring *ring);
 void lsr_ring_close(struct lsr_ring *ring);
 /// Pins the calling thread to one CPU.
 int lsr_pin_thread(int cpu);
+/// Names the calling thread (at most 15 characters) for top, perf and ps.
+int lsr_name_thread(const char *name);
 
 /// Creates TUN device `name` (IFF_TUN | IFF_NO_PI: bare IP packets), non-blocking and
 /// close-on-exec, and sets it up. Returns the fd and its interface index, or -1 (errno set).

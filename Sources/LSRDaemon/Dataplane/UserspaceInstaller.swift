@@ -212,7 +212,9 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             let receive = receives(on: link)
             // A slot holds the frame, the ring's reserve for pushed labels, and room for an ICMP error.
             let frameSize = UInt32(max(2048, Int(link.mtu) + 14 + 512))
-            guard let socket = lsr_ring_open(link.index, frameSize, receive ? UInt32(engine.ringFrames) : 0) else {
+            // One thread sends through a transmit ring; several share each socket, so they use sendmmsg.
+            let transmitFrames: UInt32 = threads.count == 1 ? 256 : 0
+            guard let socket = lsr_ring_open(link.index, frameSize, receive ? UInt32(engine.ringFrames) : 0, transmitFrames) else {
                 socketErrors[link.name] = "cannot open an AF_PACKET \(receive ? "ring" : "socket"): \(String(cString: strerror(errno)))"
                 continue
             }
@@ -331,12 +333,12 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         for handle in threads {
             let cpu = engine.cpus.isEmpty ? nil : engine.cpus[handle.lane % engine.cpus.count]
             let thread = Thread { [self] in
+                _ = lsr_name_thread("lsrd-fwd-\(handle.lane)")
                 if let cpu, lsr_pin_thread(Int32(cpu)) != 0 {
                     FileHandle.standardError.write(Data("lsrd: cannot pin forwarding thread \(handle.lane) to CPU \(cpu)\n".utf8))
                 }
                 ForwardingLoop(installer: self, handle: handle).run()
             }
-            thread.name = "lsrd-fwd-\(handle.lane)"
             handle.thread = thread
             thread.start()
         }

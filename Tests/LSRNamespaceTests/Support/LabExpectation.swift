@@ -13,7 +13,12 @@
 // whose neighbour advertised a label: an incoming-label entry (pop when every next hop gave
 // implicit-null, else swap) and, when some next hop wants a real label, a push (FTN) entry.
 // Dynamic labels are masked (`*`); implicit-null shows as `imp-null`.
+//
+// Static routes (README, "The userspace plane as a label edge router"): an LER's lsrd has a
+// static route for each CE subnet of another LER via that LER's loopback; with no LDP entry of
+// its own the subnet gets a push entry that copies the FTN toward the loopback.
 
+import Foundation
 import LabKit
 import LSRControl
 
@@ -117,7 +122,24 @@ struct LabExpectation {
             entries.append("* \(prefix) \(pops ? "pop" : "swap") \(text)")
             if !pops { entries.append("- \(prefix) push \(text)") }
         }
+        for (subnet, loopback) in carriedOverLSPs(at: node) where !entries.contains(where: { $0.contains(" \(subnet) ") }) {
+            guard let ftn = entries.first(where: { $0.hasPrefix("- \(loopback) push ") }) else { continue }
+            entries.append(ftn.replacingOccurrences(of: "- \(loopback) push ", with: "- \(subnet) push "))
+        }
         return entries.sorted()
+    }
+
+    /// An LER's static routes: each other LER's CE subnet, and the loopback prefix whose LSP carries it.
+    func carriedOverLSPs(at node: String) -> [String: String] {
+        guard topology.node(node)?.role == .ler else { return [:] }
+        var result: [String: String] = [:]
+        for link in topology.links {
+            let (ce, router) = isRouter(link.a.node) ? (link.b.node, link.a.node) : (link.a.node, link.b.node)
+            guard topology.node(ce)?.role == .ce, router != node, let ler = topology.node(router), ler.role == .ler,
+                  let loopback = ler.loopback else { continue }
+            result["\(link.subnet)"] = "\(loopback)/32"
+        }
+        return result
     }
 }
 

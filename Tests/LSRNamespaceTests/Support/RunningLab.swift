@@ -112,7 +112,10 @@ final class RunningLab {
                 let missing = expected.filter { !actual.contains($0) }, extra = actual.filter { !expected.contains($0) }
                 problems.append("\(node): LFIB differs\n    missing: \(missing)\n    unexpected: \(extra)")
             }
+            let carried = expectation.carriedOverLSPs(at: node)
             for entry in entries {
+                // A static route's entry carries the labels of the LSP to the remote LER's loopback.
+                let labelledFEC = entry.inLabel == nil ? carried[entry.fec] ?? entry.fec : entry.fec
                 if !entry.installed.userspace || entry.error != nil {
                     problems.append("\(node): \(maskedEntry(entry)) not installed in userspace (\(entry.error ?? "-"))")
                 }
@@ -124,7 +127,7 @@ final class RunningLab {
                         problems.append("\(node): \(entry.fec) via \(hop.interface), which is no link")
                         continue
                     }
-                    let theirs = locals[peer]?[entry.fec]
+                    let theirs = locals[peer]?[labelledFEC]
                     if hop.outLabels != theirs.map({ [$0] }) {
                         problems.append("\(node): \(entry.fec) out \(hop.outLabels) via \(peer), whose label is \(theirs.map(String.init) ?? "none")")
                     }
