@@ -430,3 +430,4 @@ fail:;
 #include <pthread.h>
 
 int lsr_name_thread(const char *name) { return pthread_setname_np(pthread_self(), name); }
+int lsr_msg_dontwait(void) { return MSG_DONTWAIT; }

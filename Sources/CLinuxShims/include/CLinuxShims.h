@@ -69,6 +69,8 @@ void lsr_ring_close(struct lsr_ring *ring);
 int lsr_pin_thread(int cpu);
 /// Names the calling thread (at most 15 characters) for top, perf and ps.
 int lsr_name_thread(const char *name);
+/// MSG_DONTWAIT, which Swift does not see beside libnl's headers.
+int lsr_msg_dontwait(void);
 
 /// Creates TUN device `name` (IFF_TUN | IFF_NO_PI: bare IP packets), non-blocking and
 /// close-on-exec, and sets it up. Returns the fd and its interface index, or -1 (errno set).

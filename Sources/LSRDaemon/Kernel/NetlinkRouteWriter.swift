@@ -1,6 +1,7 @@
 // Carries out `KernelRouteRequest`s with libnl-route-3 and reads lsrd's own routes back.
 // The only code that writes routes to the kernel.
 
+import CLinuxShims
 import CNetlink
 import Foundation
 import Glibc
@@ -226,7 +227,7 @@ public final class NetlinkRouteWriter: @unchecked Sendable {
 
     private func drain(_ descriptor: Int32) {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while buffer.withUnsafeMutableBytes({ recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+        while buffer.withUnsafeMutableBytes({ recv(descriptor, $0.baseAddress, $0.count, lsr_msg_dontwait()) }) > 0 {}
     }
 
     /// Host byte order, as netlink headers are.
