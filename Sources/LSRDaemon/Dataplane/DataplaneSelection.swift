@@ -94,6 +94,9 @@ public enum DataplaneSelection {
         let kernelAvailable = kernelReason == nil
         let ownership = ownership(mode: mode, interfaces: interfaces, kernelAvailable: kernelAvailable)
         if kernelAvailable { keepKernelOff(ownership.userspace, logger: logger) }
+        // Only the userspace plane runs: what a kernel-mode lsrd left in the kernel would forward
+        // beside it (the kernel installer reconciles its own routes when it runs).
+        if kernelAvailable, mode == .userspace { removeKernelPlaneRoutes(ftnTable: options.ftnTable, logger: logger) }
         // Labelled frames are taken only from the interfaces this plane owns: a customer-facing
         // interface never injects labels (without an interface list, as in tests, every one does).
         func userspaceInstaller(_ names: [String]) -> UserspaceInstaller {
@@ -125,6 +128,31 @@ public enum DataplaneSelection {
 
     private static func listed(_ names: [String]) -> String {
         names.isEmpty ? "no interface" : names.joined(separator: ", ")
+    }
+
+    /// Deletes lsrd's AF_MPLS routes and its labelled (encap mpls) IPv4 routes in the FTN table:
+    /// the kernel plane's, from an earlier run in another mode. The userspace plane's own routes
+    /// into its TUN device carry no encapsulation and are left to it.
+    static func removeKernelPlaneRoutes(ftnTable: UInt32, logger: Logger) {
+        do {
+            let writer = try NetlinkRouteWriter()
+            var stale = try writer.routes(family: KernelRouteConstants.familyMPLS, protocolNumber: Daemon.routeProtocol)
+            stale += try writer.routes(family: KernelRouteConstants.familyIPv4, protocolNumber: Daemon.routeProtocol).filter { route in
+                route.table == ftnTable && route.nextHops.contains { !$0.encapsulation.isEmpty }
+            }
+            for index in stale.indices {
+                stale[index].operation = .delete
+                stale[index].nextHops = []
+                if stale[index].family == KernelRouteConstants.familyIPv4 { stale[index].scope = KernelRouteConstants.scopeNowhere }
+            }
+            let problems = writer.perform(stale).compactMap { $0 }
+            if stale.count > problems.count {
+                logger.notice("userspace dataplane: removed \(stale.count - problems.count) route(s) the kernel dataplane of an earlier run left")
+            }
+            for problem in problems { logger.warning("userspace dataplane: cannot remove a kernel-plane route: \(problem)") }
+        } catch {
+            logger.warning("userspace dataplane: cannot look for kernel-plane routes left by an earlier run: \(error)")
+        }
     }
 
     /// net.mpls.conf.<if>.input=0 on the interfaces the userspace engine forwards for: the kernel

@@ -207,6 +207,19 @@ final class RunningLab {
         return (result.status == 0, result.output)
     }
 
+    /// `lsrlab trace A B` (traceroute -e) across the core: one hop per LSR between the two LERs,
+    /// each showing the RFC 4950 label stack whose TTL expired there.
+    func traceProblems(_ expectation: LabExpectation) throws -> [String] {
+        guard let (a, b) = customerPairs.first, let ingress = topology.attachment(of: a)?.router,
+              let egress = topology.attachment(of: b)?.router, let distance = expectation.hops(from: ingress)[egress] else {
+            return ["no pair of CEs behind different LERs to trace between"]
+        }
+        let result = try lsrlab(["trace", a, b])
+        let labelled = result.output.split(separator: "\n").filter { $0.contains("<MPLS:L=") }
+        guard labelled.count != distance - 1 else { return [] }
+        return ["trace \(a) -> \(b): \(labelled.count) hops with labels, expected \(distance - 1) (the LSRs between \(ingress) and \(egress))\n\(result.output)"]
+    }
+
     /// Every CE pair answers `count` echoes (the first may wait for ARP and routes: polled).
     func pingProblems(count: Int) throws -> [String] {
         try customerPairs.compactMap { a, b in
