@@ -181,8 +181,9 @@ stop_planes() {
 # Routes a kernel-mode lsrd left (protocol 193): a userspace-mode lsrd removes them, since the
 # kernel would forward with them beside it.
 in_ns planes ip addr add 10.9.9.1/24 dev u1
-in_ns planes ip -f mpls route add 5000 as 6000 via inet 10.9.9.2 dev u1 proto 193
-in_ns planes ip route add 172.31.0.0/16 encap mpls 6001 via 10.9.9.2 dev u1 table 193 proto 193
+check "planted: a kernel-plane swap route" in_ns planes ip -f mpls route add 5000 as 6000 via inet 10.9.9.2 dev u1 proto 193
+check "planted: a kernel-plane push route" \
+    in_ns planes ip route add 172.31.0.0/16 encap mpls 6001 via 10.9.9.2 dev u1 table 193 proto 193
 run_planes userspace u1 u2
 check "userspace: the kernel does not take labelled frames on lsrd's interfaces (input=0)" \
     test "$(input_of u1)$(input_of u2)" = 00
