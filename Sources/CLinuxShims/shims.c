@@ -16,6 +16,10 @@
 #include <sys/mman.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 
 int lsr_enter_namespace(const char *path) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -174,6 +178,7 @@ struct lsr_ring {
     unsigned txFrameSize;
     unsigned txFrameCount;
     unsigned txHead;        // the next transmit slot to fill
+    int outgoingOnly;       // a TUN device's ring: only what the kernel sends into the device
     uint64_t truncated;     // frames longer than a slot, skipped
     uint64_t overflows;     // frames the kernel dropped for want of a free slot (PACKET_STATISTICS)
 };
@@ -254,6 +259,56 @@ fail:;
 
 int lsr_ring_fd(const struct lsr_ring *ring) { return ring->fd; }
 
+struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, unsigned frameCount) {
+    struct lsr_ring *ring = calloc(1, sizeof *ring);
+    if (!ring) return NULL;
+    ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (ring->fd < 0) { free(ring); return NULL; }
+    ring->ifindex = ifindex;
+    ring->outgoingOnly = 1;
+    int version = TPACKET_V2, reserve = LSR_RING_RESERVE;
+    struct tpacket_req request = lsr_ring_request(frameSize, frameCount);
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) goto fail;
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
+    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
+    ring->mapSize = (size_t)request.tp_block_size * request.tp_block_nr;
+    ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
+    if (ring->map == MAP_FAILED) {
+        ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
+        if (ring->map == MAP_FAILED) { ring->map = NULL; goto fail; }
+    }
+    // Outgoing packets reach only ETH_P_ALL taps.
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
+    if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
+    ring->frameSize = request.tp_frame_size;
+    ring->frameCount = request.tp_frame_nr;
+    // The ring has every packet now: the TUN queue would only fill up. An eBPF filter that
+    // takes nothing makes the kernel drop them there at once (TUNATTACHFILTER is for TAPs only).
+    struct bpf_insn nothing[] = {
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+        { .code = BPF_JMP | BPF_EXIT },
+    };
+    union bpf_attr attributes;
+    memset(&attributes, 0, sizeof attributes);
+    attributes.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attributes.insns = (uint64_t)(uintptr_t)nothing;
+    attributes.insn_cnt = 2;
+    attributes.license = (uint64_t)(uintptr_t)"GPL";
+    int program = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attributes, sizeof attributes);
+    if (program < 0) goto fail;
+    int attached = ioctl(tunFd, TUNSETFILTEREBPF, &program);
+    close(program);   // the device keeps its own reference
+    if (attached < 0) goto fail;
+    return ring;
+fail:;
+    int saved = errno;
+    if (ring->map) munmap(ring->map, ring->mapSize);
+    close(ring->fd);
+    free(ring);
+    errno = saved;
+    return NULL;
+}
+
 static inline struct tpacket2_hdr *lsr_ring_slot(const struct lsr_ring *ring, unsigned index) {
     // Frames never straddle blocks, and blocks hold a whole number of frames: slots are evenly spaced.
     return (struct tpacket2_hdr *)(ring->map + (size_t)index * ring->frameSize);
@@ -268,6 +323,10 @@ int lsr_ring_next(struct lsr_ring *ring, uint8_t **slot, uint32_t *capacity, uin
         if ((__atomic_load_n(&header->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) return 0;
         ring->head = (ring->head + 1) % ring->frameCount;
         ring->held++;
+        if (ring->outgoingOnly) {
+            const struct sockaddr_ll *link = (const struct sockaddr_ll *)((uint8_t *)header + LSR_SLOT_OFFSET);
+            if (link->sll_pkttype != PACKET_OUTGOING) continue;
+        }
         if (header->tp_snaplen < header->tp_len) {
             ring->truncated++;
             continue;

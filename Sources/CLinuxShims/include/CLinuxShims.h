@@ -48,6 +48,11 @@ struct lsr_ring;
 /// only transmits; `transmitFrameCount` 0: transmission by sendmmsg. NULL on error (errno set).
 struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount);
 int lsr_ring_fd(const struct lsr_ring *ring);
+/// A receive ring on TUN device `ifindex` (opened as `tunFd`) of the IP packets the kernel sends
+/// into it: read without a system call per packet. Attaches a filter to the TUN queue that
+/// takes nothing, so the packets are not also queued there (they count as the device's
+/// tx_dropped). Writes to `tunFd` are unaffected. NULL on error (errno set).
+struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, unsigned frameCount);
 /// The next received frame, or 0 when the ring holds none now. The frame is at
 /// `slot + start ..< slot + start + length` in a slot of `capacity` octets that the caller may
 /// rewrite in place (and transmit from) until lsr_ring_release.

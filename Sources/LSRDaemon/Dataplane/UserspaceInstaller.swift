@@ -22,12 +22,16 @@ final class ForwardingPlan: @unchecked Sendable {
     let socketBySlot: [OpaquePointer?]
     /// Per thread: the receive rings it polls, with the snapshot slot of their interface.
     let inputsByThread: [[(ring: OpaquePointer, slot: Int32)]]
-    /// The TUN device's fd, or -1 without one; read by thread 0.
+    /// The TUN device's fd, or -1 without one; read by thread 0 when there is no `tunnelRing`.
     let tunnel: Int32
+    /// The ring of what the kernel routes into the TUN device, read by thread 0.
+    let tunnelRing: OpaquePointer?
 
-    init(snapshot: ForwardingSnapshot, sockets: [Int32: OpaquePointer], receiving: Set<Int32>, threads: Int, tunnel: Int32) {
+    init(snapshot: ForwardingSnapshot, sockets: [Int32: OpaquePointer], receiving: Set<Int32>, threads: Int, tunnel: Int32,
+         tunnelRing: OpaquePointer?) {
         self.snapshot = snapshot
         self.tunnel = tunnel
+        self.tunnelRing = tunnelRing
         socketBySlot = snapshot.interfaceIndices.map { sockets[$0] }
         var inputs = [[(ring: OpaquePointer, slot: Int32)]](repeating: [], count: threads)
         // Interfaces are dealt to threads in index order: one interface is always one thread's.
@@ -81,6 +85,8 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     var carriedICMP: UInt64 = 0
     /// The TUN device (opened with the first kernel state) and the kernel routes into it.
     var tunnel: (descriptor: Int32, index: Int32)?
+    /// Where thread 0 reads the TUN's packets without a read(2) each (nil: it reads the fd).
+    var tunnelRing: OpaquePointer?
     var tunnelError: String?
     var tunnelRoutes: TunnelRoutes?
     /// The LDP LFIB plus the static routes' entries: what the snapshot is built from.
@@ -148,7 +154,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func view() -> DataplaneView.Backend {
         lock.withLock {
-            let ringStatistics = sockets.values.reduce(carriedRingStatistics) {
+            let ringStatistics = (Array(sockets.values) + (tunnelRing.map { [$0] } ?? [])).reduce(carriedRingStatistics) {
                 ($0.truncated + lsr_ring_truncated($1), $0.overflows + lsr_ring_overflows($1))
             }
             var detail: [String: UInt64] = [
@@ -187,6 +193,8 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             // The IGP's routes take over again; closing the fd removes the device.
             tunnelRoutes?.removeAll()
             tunnelRoutes = nil
+            if let tunnelRing { lsr_ring_close(tunnelRing) }
+            tunnelRing = nil
             if let tunnel { close(tunnel.descriptor) }
             tunnel = nil
             if published.load(ordering: .acquiring) != 0 {
@@ -234,6 +242,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             return
         }
         tunnel = (descriptor, index)
+        tunnelRing = lsr_tun_ring_open(descriptor, index, 4096, UInt32(engine.ringFrames))
         tunnelRoutes = TunnelRoutes(interfaceIndex: index)
         if tunnelRoutes == nil { tunnelError = "cannot open rtnetlink to route prefixes into the TUN device" }
     }
@@ -264,7 +273,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options,
                                           lanes: threads.count)
         let plan = ForwardingPlan(snapshot: snapshot, sockets: sockets, receiving: receiving, threads: threads.count,
-                                  tunnel: tunnel?.descriptor ?? -1)
+                                  tunnel: tunnel?.descriptor ?? -1, tunnelRing: tunnelRing)
         publish(plan, closing: stale)
         // After the snapshot that can push for them is published: no packet reaches the TUN early.
         tunnelRoutes?.synchronize(prefixes)
@@ -390,7 +399,8 @@ struct ForwardingLoop {
                 handle.acknowledged.store(latest, ordering: .releasing)
                 descriptors = plan?.inputsByThread[handle.lane].map { pollfd(fd: lsr_ring_fd($0.ring), events: Int16(POLLIN), revents: 0) } ?? []
                 if let plan, plan.tunnel >= 0, handle.lane == 0 {
-                    descriptors.append(pollfd(fd: plan.tunnel, events: Int16(POLLIN), revents: 0))
+                    let descriptor = plan.tunnelRing.map(lsr_ring_fd) ?? plan.tunnel
+                    descriptors.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
                 }
                 queues.resize(slots: plan?.socketBySlot.count ?? 0)
             }
@@ -442,29 +452,48 @@ struct ForwardingLoop {
             }
         }
         // IP packets the kernel routed into the TUN: FTN push by longest-prefix match.
-        if plan.tunnel >= 0, handle.lane == 0 {
+        if let ring = plan.tunnelRing, handle.lane == 0 {
+            var slot: UnsafeMutablePointer<UInt8>?
+            var capacity: UInt32 = 0
+            var start: UInt32 = 0
+            var length: UInt32 = 0
+            var budget = Self.budget
+            while budget > 0, lsr_ring_next(ring, &slot, &capacity, &start, &length) == 1, let slot {
+                budget -= 1
+                moved += 1
+                var frame = Frame(base: UnsafeMutableRawPointer(slot), capacity: Int(capacity), start: Int(start), length: Int(length))
+                ip(&frame, plan, &queues)
+            }
+        } else if plan.tunnel >= 0, handle.lane == 0 {
             for index in 0..<Self.budget {
                 let base = tunnelSlots + index * Self.tunnelSlotSize
                 let size = read(plan.tunnel, base + Self.tunnelHeadroom, Self.tunnelSlotSize - Self.tunnelHeadroom)
                 guard size > 0 else { break }
                 moved += 1
                 var frame = Frame(base: base, capacity: Self.tunnelSlotSize, start: Self.tunnelHeadroom, length: size)
-                switch snapshot.forwardIP(&frame, workspace: workspace) {
-                case .transmit(let out):
-                    queue(frame, out: out, plan, &queues)
-                case .deliver:
-                    // An ICMP error (fragmentation needed) for the local stack to route to the source.
-                    _ = write(plan.tunnel, frame.base + frame.start, frame.length)
-                case .drop:
-                    if workspace.unresolvedInterfaceSlot >= 0 { resolver.resolve(workspace.unresolvedAddress) }
-                }
+                ip(&frame, plan, &queues)
             }
         }
         guard moved > 0 else { return 0 }
         flush(plan, &queues)
         // Every queued frame has been copied into the kernel: the slots can be reused.
         for input in plan.inputsByThread[handle.lane] { lsr_ring_release(input.ring) }
+        if handle.lane == 0, let ring = plan.tunnelRing { lsr_ring_release(ring) }
         return moved
+    }
+
+    /// An IP packet from the TUN side: pushed onto its FTN's LSP.
+    @inline(__always)
+    func ip(_ frame: inout Frame, _ plan: ForwardingPlan, _ queues: inout TransmitQueues) {
+        switch plan.snapshot.forwardIP(&frame, workspace: workspace) {
+        case .transmit(let out):
+            queue(frame, out: out, plan, &queues)
+        case .deliver:
+            // An ICMP error (fragmentation needed) for the local stack to route to the source.
+            _ = write(plan.tunnel, frame.base + frame.start, frame.length)
+        case .drop:
+            if workspace.unresolvedInterfaceSlot >= 0 { resolver.resolve(workspace.unresolvedAddress) }
+        }
     }
 
     @inline(__always)
