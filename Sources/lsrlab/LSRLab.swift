@@ -262,7 +262,7 @@ struct Capture: ParsableCommand {
                 throw LabError("no link '\(link)'; links: \(lab.topology.links.map(\.name).joined(separator: ", "))")
             }
             let file = absolute(output ?? "\(link).pcap")
-            _ = try lab.exec(match.a.node, ["timeout", "\(seconds)", "tcpdump", "-i", match.a.interface, "-w", file, "-U"],
+            _ = try lab.exec(match.a.node, ["timeout", "\(seconds)", "tcpdump", "-i", match.a.interface, "--immediate-mode", "-w", file, "-U"],
                              allowFailure: true)
             print("captured \(match.a.description) for \(seconds) s into \(file)")
         } catch { fail(error) }

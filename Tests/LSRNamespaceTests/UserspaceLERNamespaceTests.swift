@@ -123,7 +123,8 @@ struct UserspaceLERNamespaceTests {
 
         let capture = "\(lab.directory)/p1-p2.pcap"
         let tcpdumpLog = "\(lab.directory)/tcpdump.log"
-        let tcpdump = try lab.spawn("p2", ["tcpdump", "-i", "eth0", "-U", "-n", "-w", capture, "mpls"], log: tcpdumpLog)
+        // Immediate mode: a frame waiting in libpcap's ring block when tcpdump stops would be lost.
+        let tcpdump = try lab.spawn("p2", ["tcpdump", "-i", "eth0", "--immediate-mode", "-U", "-n", "-w", capture, "mpls"], log: tcpdumpLog)
         var capturing = true
         defer { if capturing { lab.stop(tcpdump) } }
         try lab.wait(timeout: 10, "tcpdump to start") {
@@ -132,7 +133,7 @@ struct UserspaceLERNamespaceTests {
         let count = 10
         let forward = try ping(lab, from: "ce1", to: "192.168.2.1", count: count)
         let backward = try ping(lab, from: "ce2", to: "192.168.1.1", count: count)
-        usleep(300_000)
+        usleep(500_000)
         lab.stop(tcpdump)
         capturing = false
         let pe1Dataplane = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
