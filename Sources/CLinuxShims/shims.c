@@ -203,7 +203,11 @@ static struct tpacket_req lsr_ring_request(unsigned frameSize, unsigned frameCou
     return request;
 }
 
-struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount) {
+// The socket, its rings and its mapping, bound to `protocol` on `ifindex` once the rings are in
+// place (so no frame of another interface leaks in). A socket without a receive ring binds
+// protocol 0 and receives nothing.
+static struct lsr_ring *lsr_ring_create(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount,
+                                        uint16_t protocol, int ignoreOutgoing) {
     struct lsr_ring *ring = calloc(1, sizeof *ring);
     if (!ring) return NULL;
     ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -216,8 +220,7 @@ struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCo
         struct tpacket_req request = lsr_ring_request(frameSize, frameCount);
         if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
         if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
-        // An own transmission must not come back as input.
-        if (setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+        if (ignoreOutgoing && setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
         receiveSize = (size_t)request.tp_block_size * request.tp_block_nr;
         ring->frameSize = request.tp_frame_size;
         ring->frameCount = request.tp_frame_nr;
@@ -242,46 +245,29 @@ struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCo
         // The kernel maps the receive ring first, the transmit ring after it.
         if (transmitSize) ring->txMap = ring->map + receiveSize;
     }
-    // Bound only now, with the rings in place: no frame of another interface leaks in. A socket
-    // without a receive ring binds protocol 0 and receives nothing.
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = frameCount ? htons(ETH_P_MPLS_UC) : 0,
+    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = frameCount ? htons(protocol) : 0,
                                    .sll_ifindex = ifindex };
     if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
     return ring;
 fail:;
     int saved = errno;
-    if (ring->map) munmap(ring->map, ring->mapSize);
-    close(ring->fd);
-    free(ring);
+    lsr_ring_close(ring);
     errno = saved;
     return NULL;
+}
+
+struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount) {
+    // An own transmission must not come back as input.
+    return lsr_ring_create(ifindex, frameSize, frameCount, transmitFrameCount, ETH_P_MPLS_UC, 1);
 }
 
 int lsr_ring_fd(const struct lsr_ring *ring) { return ring->fd; }
 
 struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, unsigned frameCount) {
-    struct lsr_ring *ring = calloc(1, sizeof *ring);
-    if (!ring) return NULL;
-    ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (ring->fd < 0) { free(ring); return NULL; }
-    ring->ifindex = ifindex;
-    ring->outgoingOnly = 1;
-    int version = TPACKET_V2, reserve = LSR_RING_RESERVE;
-    struct tpacket_req request = lsr_ring_request(frameSize, frameCount);
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) goto fail;
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
-    if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
-    ring->mapSize = (size_t)request.tp_block_size * request.tp_block_nr;
-    ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED, ring->fd, 0);
-    if (ring->map == MAP_FAILED) {
-        ring->map = mmap(NULL, ring->mapSize, PROT_READ | PROT_WRITE, MAP_SHARED, ring->fd, 0);
-        if (ring->map == MAP_FAILED) { ring->map = NULL; goto fail; }
-    }
     // Outgoing packets reach only ETH_P_ALL taps.
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
-    if (bind(ring->fd, (struct sockaddr *)&address, sizeof address) < 0) goto fail;
-    ring->frameSize = request.tp_frame_size;
-    ring->frameCount = request.tp_frame_nr;
+    struct lsr_ring *ring = lsr_ring_create(ifindex, frameSize, frameCount, 0, ETH_P_ALL, 0);
+    if (!ring) return NULL;
+    ring->outgoingOnly = 1;
     // The ring has every packet now: the TUN queue would only fill up. An eBPF filter that
     // takes nothing makes the kernel drop them there at once (TUNATTACHFILTER is for TAPs only).
     struct bpf_insn nothing[] = {
@@ -295,18 +281,15 @@ struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, u
     attributes.insn_cnt = 2;
     attributes.license = (uint64_t)(uintptr_t)"GPL";
     int program = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attributes, sizeof attributes);
-    if (program < 0) goto fail;
-    int attached = ioctl(tunFd, TUNSETFILTEREBPF, &program);
-    close(program);   // the device keeps its own reference
-    if (attached < 0) goto fail;
-    return ring;
-fail:;
+    int attached = program < 0 ? -1 : ioctl(tunFd, TUNSETFILTEREBPF, &program);
     int saved = errno;
-    if (ring->map) munmap(ring->map, ring->mapSize);
-    close(ring->fd);
-    free(ring);
-    errno = saved;
-    return NULL;
+    if (program >= 0) close(program);   // the device keeps its own reference
+    if (attached < 0) {
+        lsr_ring_close(ring);
+        errno = saved;
+        return NULL;
+    }
+    return ring;
 }
 
 static inline struct tpacket2_hdr *lsr_ring_slot(const struct lsr_ring *ring, unsigned index) {
@@ -411,16 +394,6 @@ int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uin
         sent += (unsigned)result;
     }
     return (int)sent;
-}
-
-ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length) {
-    if (ring->txMap) {
-        uint8_t *frames[1] = { (uint8_t *)frame };
-        uint32_t lengths[1] = { (uint32_t)length };
-        return lsr_ring_send_through_ring(ring, frames, lengths, 1) == 1 ? (ssize_t)length : -1;
-    }
-    struct sockaddr_ll address = { .sll_family = AF_PACKET, .sll_ifindex = ring->ifindex };
-    return sendto(ring->fd, frame, length, MSG_DONTWAIT, (struct sockaddr *)&address, sizeof address);
 }
 
 uint64_t lsr_ring_truncated(const struct lsr_ring *ring) { return ring->truncated; }

@@ -63,8 +63,6 @@ void lsr_ring_release(struct lsr_ring *ring);
 /// sent with one sendto, or (without a transmit ring) up to LSR_RING_BATCH of them with one
 /// sendmmsg. Returns how many were taken.
 int lsr_ring_send_batch(struct lsr_ring *ring, uint8_t *const *frames, const uint32_t *lengths, unsigned count);
-/// Sends one whole Ethernet frame out of the ring's interface.
-ssize_t lsr_ring_send(struct lsr_ring *ring, const uint8_t *frame, size_t length);
 /// Frames skipped because they did not fit a slot.
 uint64_t lsr_ring_truncated(const struct lsr_ring *ring);
 /// Frames the kernel dropped because the ring was full (running total). Not thread-safe.

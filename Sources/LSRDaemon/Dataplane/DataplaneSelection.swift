@@ -140,11 +140,7 @@ public enum DataplaneSelection {
             stale += try writer.routes(family: KernelRouteConstants.familyIPv4, protocolNumber: Daemon.routeProtocol).filter { route in
                 route.table == ftnTable && route.nextHops.contains { !$0.encapsulation.isEmpty }
             }
-            for index in stale.indices {
-                stale[index].operation = .delete
-                stale[index].nextHops = []
-                if stale[index].family == KernelRouteConstants.familyIPv4 { stale[index].scope = KernelRouteConstants.scopeNowhere }
-            }
+            stale = stale.map(\.deletion)
             let problems = writer.perform(stale).compactMap { $0 }
             if stale.count > problems.count {
                 logger.notice("userspace dataplane: removed \(stale.count - problems.count) route(s) the kernel dataplane of an earlier run left")

@@ -84,12 +84,7 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
                 .map { KernelRouteSummary($0).destination }
         })
         lock.unlock()
-        var stale = ownRoutes().filter { !wanted.contains(KernelRouteSummary($0).destination) }
-        for index in stale.indices {
-            stale[index].operation = .delete
-            stale[index].nextHops = []
-            if stale[index].family == KernelRouteConstants.familyIPv4 { stale[index].scope = KernelRouteConstants.scopeNowhere }
-        }
+        let stale = ownRoutes().filter { !wanted.contains(KernelRouteSummary($0).destination) }.map(\.deletion)
         for (route, problem) in zip(stale, writer.perform(stale)) {
             if let problem {
                 logger.warning("kernel dataplane: cannot remove a stale route: \(problem)")

@@ -44,6 +44,15 @@ public struct KernelRoutePlacement: Hashable, Sendable {
 }
 
 public struct KernelRouteRequest: Hashable, Sendable, CustomStringConvertible {
+    /// The request that deletes this route as a dump reported it: no next hops, and for IPv4 any scope.
+    public var deletion: KernelRouteRequest {
+        var request = self
+        request.operation = .delete
+        request.nextHops = []
+        if request.family == KernelRouteConstants.familyIPv4 { request.scope = KernelRouteConstants.scopeNowhere }
+        return request
+    }
+
     public enum Operation: Hashable, Sendable { case replace, delete }
 
     public struct NextHop: Hashable, Sendable {
