@@ -17,6 +17,8 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
+#include <stddef.h>
 #include <sys/syscall.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
@@ -179,6 +181,7 @@ struct lsr_ring {
     unsigned txFrameCount;
     unsigned txHead;        // the next transmit slot to fill
     int outgoingOnly;       // a TUN device's ring: only what the kernel sends into the device
+    int ingressLink;        // an ingress ring's tcx link (the kernel's drop of what it takes), or -1
     uint64_t truncated;     // frames longer than a slot, skipped
     uint64_t overflows;     // frames the kernel dropped for want of a free slot (PACKET_STATISTICS)
 };
@@ -207,9 +210,10 @@ static struct tpacket_req lsr_ring_request(unsigned frameSize, unsigned frameCou
 // place (so no frame of another interface leaks in). A socket without a receive ring binds
 // protocol 0 and receives nothing.
 static struct lsr_ring *lsr_ring_create(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount,
-                                        uint16_t protocol, int ignoreOutgoing) {
+                                        uint16_t protocol, int ignoreOutgoing, const struct sock_fprog *filter) {
     struct lsr_ring *ring = calloc(1, sizeof *ring);
     if (!ring) return NULL;
+    ring->ingressLink = -1;
     ring->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (ring->fd < 0) { free(ring); return NULL; }
     ring->ifindex = ifindex;
@@ -221,6 +225,7 @@ static struct lsr_ring *lsr_ring_create(int ifindex, unsigned frameSize, unsigne
         if (setsockopt(ring->fd, SOL_PACKET, PACKET_RESERVE, &reserve, sizeof reserve) < 0) goto fail;
         if (setsockopt(ring->fd, SOL_PACKET, PACKET_RX_RING, &request, sizeof request) < 0) goto fail;
         if (ignoreOutgoing && setsockopt(ring->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) goto fail;
+        if (filter && setsockopt(ring->fd, SOL_SOCKET, SO_ATTACH_FILTER, filter, sizeof *filter) < 0) goto fail;
         receiveSize = (size_t)request.tp_block_size * request.tp_block_nr;
         ring->frameSize = request.tp_frame_size;
         ring->frameCount = request.tp_frame_nr;
@@ -258,14 +263,14 @@ fail:;
 
 struct lsr_ring *lsr_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount) {
     // An own transmission must not come back as input.
-    return lsr_ring_create(ifindex, frameSize, frameCount, transmitFrameCount, ETH_P_MPLS_UC, 1);
+    return lsr_ring_create(ifindex, frameSize, frameCount, transmitFrameCount, ETH_P_MPLS_UC, 1, NULL);
 }
 
 int lsr_ring_fd(const struct lsr_ring *ring) { return ring->fd; }
 
 struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, unsigned frameCount) {
     // Outgoing packets reach only ETH_P_ALL taps.
-    struct lsr_ring *ring = lsr_ring_create(ifindex, frameSize, frameCount, 0, ETH_P_ALL, 0);
+    struct lsr_ring *ring = lsr_ring_create(ifindex, frameSize, frameCount, 0, ETH_P_ALL, 0, NULL);
     if (!ring) return NULL;
     ring->outgoingOnly = 1;
     // The ring has every packet now: the TUN queue would only fill up. An eBPF filter that
@@ -290,6 +295,72 @@ struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, u
         return NULL;
     }
     return ring;
+}
+
+// Not in Debian 12's headers (tcx came with Linux 6.6): enum bpf_attach_type and the tcx verdicts.
+#define LSR_BPF_TCX_INGRESS 46
+#define LSR_TCX_NEXT (-1)
+#define LSR_TCX_DROP 2
+
+// Which frames an ingress ring takes, and the kernel then drops: IPv4 unicast to this host.
+// ARP, IPv6 (neighbour discovery), broadcast and multicast stay the kernel's alone.
+static int lsr_load_ingress_drop(void) {
+    // r2 = skb->pkt_type; if r2 != PACKET_HOST goto next;
+    // r2 = skb->protocol; if r2 != htons(ETH_P_IP) goto next; return TCX_DROP; next: return TCX_NEXT
+    struct bpf_insn program[] = {
+        { .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
+          .off = offsetof(struct __sk_buff, pkt_type) },
+        { .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = BPF_REG_2, .off = 4, .imm = PACKET_HOST },
+        { .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
+          .off = offsetof(struct __sk_buff, protocol) },
+        { .code = BPF_JMP | BPF_JNE | BPF_K, .dst_reg = BPF_REG_2, .off = 2, .imm = htons(ETH_P_IP) },
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = LSR_TCX_DROP },
+        { .code = BPF_JMP | BPF_EXIT },
+        { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = LSR_TCX_NEXT },
+        { .code = BPF_JMP | BPF_EXIT },
+    };
+    union bpf_attr attributes;
+    memset(&attributes, 0, sizeof attributes);
+    attributes.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+    attributes.insns = (uint64_t)(uintptr_t)program;
+    attributes.insn_cnt = sizeof program / sizeof program[0];
+    attributes.license = (uint64_t)(uintptr_t)"GPL";
+    return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attributes, sizeof attributes);
+}
+
+struct lsr_ring *lsr_ingress_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount) {
+    // The same frames as the tcx program, in classic BPF: the ring holds nothing else.
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xFFFFFFFF),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    struct sock_fprog filter = { .len = sizeof code / sizeof code[0], .filter = code };
+    // ETH_P_ALL: taps see a frame before the ingress hook drops it; protocol handlers after.
+    struct lsr_ring *ring = lsr_ring_create(ifindex, frameSize, frameCount, transmitFrameCount, ETH_P_ALL, 1, &filter);
+    if (!ring) return NULL;
+    int program = lsr_load_ingress_drop();
+    if (program < 0) goto fail;
+    union bpf_attr attributes;
+    memset(&attributes, 0, sizeof attributes);
+    attributes.link_create.prog_fd = (uint32_t)program;
+    attributes.link_create.target_ifindex = (uint32_t)ifindex;
+    attributes.link_create.attach_type = LSR_BPF_TCX_INGRESS;
+    // A link, not a netlink filter: it goes with its descriptor, so when lsrd stops or dies the
+    // kernel forwards that traffic again instead of dropping it.
+    ring->ingressLink = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &attributes, sizeof attributes);
+    int saved = errno;
+    close(program);
+    if (ring->ingressLink < 0) { errno = saved; goto fail; }
+    return ring;
+fail:;
+    saved = errno;
+    lsr_ring_close(ring);
+    errno = saved;
+    return NULL;
 }
 
 static inline struct tpacket2_hdr *lsr_ring_slot(const struct lsr_ring *ring, unsigned index) {
@@ -410,6 +481,8 @@ uint64_t lsr_ring_overflows(struct lsr_ring *ring) {
 
 void lsr_ring_close(struct lsr_ring *ring) {
     if (!ring) return;
+    // First the kernel's drop goes, then the ring that took those frames.
+    if (ring->ingressLink >= 0) close(ring->ingressLink);
     if (ring->map) munmap(ring->map, ring->mapSize);
     close(ring->fd);
     free(ring);

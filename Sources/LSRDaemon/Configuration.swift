@@ -32,6 +32,8 @@
 //     cpus: [1]                        # pin thread i to cpus[i % count]
 //     ring-frames: 1024                # receive ring slots per interface
 //     ttl-model: uniform               # RFC 3443: uniform or pipe
+//     customer-interfaces: [ce0]       # LER: take IPv4 off these before the kernel routes it
+//                                      # (Linux 6.6 tcx; not LDP interfaces; not with both)
 //   static-routes:                     # LER: reach a prefix through the LSP to a loopback
 //     - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
 //   static-lsps:                       # operator LSPs beside LDP's (they win for the same key)
@@ -85,6 +87,9 @@ public struct UserspaceDataplaneOptions: Codable, Sendable, Equatable {
     public var cpus: [Int] = []
     public var ringFrames = 1024
     public var ttlModel = TTLModel.uniform
+    /// Customer-facing interfaces whose IPv4 the engine pushes straight from a receive ring,
+    /// without the kernel routing it into the TUN device first.
+    public var customerInterfaces: [String] = []
     public init() {}
 }
 
@@ -404,7 +409,10 @@ struct ConfigurationReader {
                         "only valid with 'dataplane: both' (the dataplane is '\(configuration.dataplane.rawValue)')")
         }
         if let node = top["kernel"]?.value { configuration.kernel = try kernelOptions(node) }
-        if let node = top["userspace"]?.value { configuration.userspace = try userspaceOptions(node) }
+        if let node = top["userspace"]?.value {
+            configuration.userspace = try userspaceOptions(node)
+            try checkCustomerInterfaces(node, configuration)
+        }
         if let node = top["static-routes"]?.value {
             configuration.staticRoutes = try staticRoutes(node, routerID: configuration.routerID)
         }
@@ -421,7 +429,7 @@ struct ConfigurationReader {
     }
 
     func userspaceOptions(_ node: Node) throws(ConfigurationError) -> UserspaceDataplaneOptions {
-        let fields = try pairs(node, context: "userspace", allowed: ["polling", "threads", "cpus", "ring-frames", "ttl-model"])
+        let fields = try pairs(node, context: "userspace", allowed: ["polling", "threads", "cpus", "ring-frames", "ttl-model", "customer-interfaces"])
         var options = UserspaceDataplaneOptions()
         if let value = fields["polling"]?.value {
             options.polling = try choice(value, "userspace.polling", UserspaceDataplaneOptions.Polling.self)
@@ -451,6 +459,15 @@ struct ConfigurationReader {
             options.ringFrames = frames
         }
         if let value = fields["ttl-model"]?.value { options.ttlModel = try choice(value, "userspace.ttl-model", TTLModel.self) }
+        if let value = fields["customer-interfaces"]?.value {
+            for item in try list(value, "userspace.customer-interfaces") {
+                let name = try interfaceName(item, key: "userspace.customer-interfaces")
+                guard !options.customerInterfaces.contains(name) else {
+                    throw error(item, "userspace.customer-interfaces", "'\(name)' is listed twice")
+                }
+                options.customerInterfaces.append(name)
+            }
+        }
         return options
     }
 
@@ -506,13 +523,26 @@ struct ConfigurationReader {
         return interface
     }
 
-    func interfaceName(_ node: Node) throws(ConfigurationError) -> String {
-        let name = try scalar(node, "interfaces.name")
+    func interfaceName(_ node: Node, key: String = "interfaces.name") throws(ConfigurationError) -> String {
+        let name = try scalar(node, key)
         // IFNAMSIZ is 16 including the terminating NUL; '/' and blanks are refused by the kernel.
         guard !name.isEmpty, name.utf8.count < 16, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
-            throw error(node, "interfaces.name", "'\(name)' is not a valid interface name")
+            throw error(node, key, "'\(name)' is not a valid interface name")
         }
         return name
+    }
+
+    /// Customer interfaces face CEs: never an LDP interface, and not where the kernel pushes.
+    func checkCustomerInterfaces(_ node: Node, _ configuration: DaemonConfiguration) throws(ConfigurationError) {
+        guard let first = configuration.userspace.customerInterfaces.first else { return }
+        let where_ = node.mapping?["customer-interfaces"] ?? node
+        if let ldp = configuration.userspace.customerInterfaces.first(where: { name in configuration.interfaces.contains { $0.name == name } }) {
+            throw error(where_, "userspace.customer-interfaces", "'\(ldp)' is an LDP interface: customer interfaces carry IP, not labels")
+        }
+        if configuration.dataplane == .both || configuration.dataplane == .kernel {
+            throw error(where_, "userspace.customer-interfaces",
+                        "'\(first)': only with 'dataplane: userspace' or 'auto' (with '\(configuration.dataplane.rawValue)' the kernel pushes)")
+        }
     }
 
     func checkHold(_ hold: UInt16, interval: UInt16, node: Node, key: String) throws(ConfigurationError) {

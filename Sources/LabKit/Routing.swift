@@ -110,6 +110,11 @@ extension LabTopology {
         links.filter { isCoreLink($0) }.compactMap { $0.endpoint(of: node)?.interface }.sorted()
     }
 
+    /// A router's interfaces toward customer hosts.
+    public func customerInterfaces(of node: String) -> [String] {
+        links.filter { !isCoreLink($0) }.compactMap { $0.endpoint(of: node)?.interface }.sorted()
+    }
+
     /// An LER's routes to every remote CE subnet through the LSP to the owning LER's loopback
     /// (lsrd's `static-routes`): the LSRs in between have no route to customer subnets.
     public func ldpStaticRoutes(of node: String) -> [(prefix: IPPrefix, via: IPv4Address)] {
@@ -135,6 +140,13 @@ extension LabTopology {
         if !remote.isEmpty {
             lines.append("static-routes:")
             for (prefix, via) in remote { lines.append("  - { prefix: \(prefix), via: \(via) }") }
+        }
+        // The userspace engine pushes customers' IPv4 straight off the CE-facing interfaces.
+        let customerInterfaces = customerInterfaces(of: node)
+        if !customerInterfaces.isEmpty, dataplane != "kernel", dataplane != "both",
+           !(router.lsrdSettings ?? "").contains("userspace:") {
+            lines.append("userspace:")
+            lines.append("  customer-interfaces: [\(customerInterfaces.joined(separator: ", "))]")
         }
         lines.append("control-socket: \(controlSocket)")
         if let settings = router.lsrdSettings { lines.append(settings) }

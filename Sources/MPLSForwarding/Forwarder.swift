@@ -173,16 +173,52 @@ extension ForwardingSnapshot {
         let headerLength = Int(load8(p, 0) & 0xF) * 4
         guard headerLength >= 20, headerLength <= length, Int(load16(p, 2)) <= length else { return drop(.unsupportedPayload, workspace) }
         let slot = entrySlot(destination: load32(p, 16))
-        guard slot >= 0 else { return drop(.noEntry, workspace) }
+        guard slot >= 0, entries[Int(slot)].nextHopCount > 0 else { return drop(.noEntry, workspace) }
+        // The kernel routed the packet into the TUN and already decremented its TTL.
+        guard load8(p, 8) > 0 else { return drop(.ttlExpired, workspace) }
+        return push(&frame, entrySlot: slot, workspace: workspace)
+    }
+
+    /// Forwards one Ethernet frame of IPv4 that arrived on a customer-facing interface addressed
+    /// to this router, before the kernel saw it: FTN lookup and push, as the kernel's route into
+    /// the TUN would have led to. `.deliver` hands the IP packet (link header gone) to the local
+    /// stack, which routes or delivers what no FTN entry covers, and answers a TTL that ends here.
+    public func forwardIngressFrame(_ frame: inout Frame, workspace: ForwardingWorkspace) -> Verdict {
+        workspace.reset()
+        guard frame.length >= ethernetHeaderLength + 20 else { return drop(.runt, workspace) }
+        guard load16(frame.bytes, 12) == EtherType.ipv4 else { return drop(.unsupportedPayload, workspace) }
+        frame.start += ethernetHeaderLength
+        frame.length -= ethernetHeaderLength
+        let p = frame.bytes
+        let headerLength = Int(load8(p, 0) & 0xF) * 4
+        let totalLength = Int(load16(p, 2))
+        // RFC 1812 §5.2.2: a router checks version, header length, total length and checksum.
+        guard load8(p, 0) >> 4 == 4, headerLength >= 20, headerLength <= totalLength, totalLength <= frame.length,
+              internetChecksum(p, 0, headerLength) == 0 else {
+            return drop(.badIPHeader, workspace)
+        }
+        // Ethernet pads short packets: the IP header says where this one ends.
+        frame.length = totalLength
+        let slot = entrySlot(destination: load32(p, 16))
+        let ttl = load8(p, 8)
+        guard slot >= 0, entries[Int(slot)].nextHopCount > 0, ttl > 1 else { return .deliver }
+        // This node routes it: one hop less (RFC 1812 §5.3.1), checksum updated in place.
+        lowerIPTTL(p, totalLength, to: ttl - 1)
+        return push(&frame, entrySlot: slot, workspace: workspace)
+    }
+
+    /// Pushes the FTN entry's labels (or none: implicit-null) onto the IP packet in `frame` and
+    /// puts an Ethernet header in front, for one next hop chosen by flow hash.
+    @inline(__always)
+    func push(_ frame: inout Frame, entrySlot slot: Int32, workspace: ForwardingWorkspace) -> Verdict {
+        let p = frame.bytes
+        let length = frame.length
         let entry = entries[Int(slot)]
-        guard entry.nextHopCount > 0 else { return drop(.noEntry, workspace) }
         let hopIndex = Int(entry.firstNextHop) + (entry.nextHopCount == 1 ? 0 :
             choose(among: Int(entry.nextHopCount), hash: flowHash(p, stackStart: 0, payload: 0, length: length)))
         let hop = nextHops[hopIndex]
         guard hop.interfaceSlot >= 0 else { return drop(.noNeighbor, workspace) }
-        // The kernel routed the packet into the TUN and already decremented its TTL.
         let ipTTL = UInt32(load8(p, 8))
-        guard ipTTL > 0 else { return drop(.ttlExpired, workspace) }
         let interface = interfaces[Int(hop.interfaceSlot)]
         let pushCount = Int(hop.labelCount)
         if length + pushCount * 4 > interface.mtu {

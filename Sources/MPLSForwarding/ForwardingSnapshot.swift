@@ -70,10 +70,12 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
     case labelStackTooDeep
     case unsupportedPayload
     case noHeadroom
+    /// An IPv4 header a router must not forward (RFC 1812 §5.2.2): bad length or checksum.
+    case badIPHeader
 
     public var isMalformed: Bool {
         switch self {
-        case .runt, .truncatedLabelStack, .missingBottomOfStack, .labelStackTooDeep, .unsupportedPayload: true
+        case .runt, .truncatedLabelStack, .missingBottomOfStack, .labelStackTooDeep, .unsupportedPayload, .badIPHeader: true
         default: false
         }
     }
@@ -90,6 +92,7 @@ public enum DropReason: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .labelStackTooDeep: "malformed-stack-too-deep"
         case .unsupportedPayload: "malformed-payload"
         case .noHeadroom: "no-headroom"
+        case .badIPHeader: "malformed-ip-header"
         }
     }
 }

@@ -79,8 +79,10 @@ import MPLSForwarding
           cpus: [0]
           ring-frames: 4096
           ttl-model: pipe
+          customer-interfaces: [ce0, ce1]
         """
         let options = try DaemonConfiguration.parse(text, file: "pe1.yaml").userspace
+        #expect(options.customerInterfaces == ["ce0", "ce1"])
         #expect(options.polling == .lowLatency)
         #expect(options.threads == 2)
         #expect(options.cpus == [0])
@@ -144,6 +146,14 @@ import MPLSForwarding
         .init(text: "router-id: 1.1.1.1\nuserspace:\n  cpus: [4096]\n", expected: "bad.yaml:3: key 'userspace.cpus': '4096' is not a CPU of this machine"),
         .init(text: "router-id: 1.1.1.1\nuserspace:\n  ring-frames: 8\n", expected: "key 'userspace.ring-frames': '8' is not a slot count in 64...65536"),
         .init(text: "router-id: 1.1.1.1\nuserspace:\n  ttl-model: short\n", expected: "key 'userspace.ttl-model': 'short' is not one of uniform, pipe"),
+        .init(text: "router-id: 1.1.1.1\ninterfaces: [eth1]\nuserspace:\n  customer-interfaces: [eth1]\n",
+              expected: "bad.yaml:4: key 'userspace.customer-interfaces': 'eth1' is an LDP interface: customer interfaces carry IP, not labels"),
+        .init(text: "router-id: 1.1.1.1\ndataplane: both\nuserspace:\n  customer-interfaces: [ce0]\n",
+              expected: "bad.yaml:4: key 'userspace.customer-interfaces': 'ce0': only with 'dataplane: userspace' or 'auto' (with 'both' the kernel pushes)"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  customer-interfaces: [ce0, ce0]\n",
+              expected: "bad.yaml:3: key 'userspace.customer-interfaces': 'ce0' is listed twice"),
+        .init(text: "router-id: 1.1.1.1\nuserspace:\n  customer-interfaces: [a/b]\n",
+              expected: "bad.yaml:3: key 'userspace.customer-interfaces': 'a/b' is not a valid interface name"),
         .init(text: "router-id: 1.1.1.1\nuserspace:\n  batch: 5\n", expected: "bad.yaml:3: key 'userspace.batch': unknown key"),
     ]
 

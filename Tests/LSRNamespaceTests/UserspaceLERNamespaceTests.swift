@@ -16,7 +16,8 @@ struct UserspaceLERNamespaceTests {
     static let routers = ["pe1", "p1", "p2", "pe2"]
 
     /// Nodes, links, IGP-like static routes (none to customer subnets on the LSRs), offloads off.
-    func build(_ lab: NamespaceLab) throws {
+    /// With `customerRings` the PEs take their CEs' IPv4 off eth1 before the kernel routes it.
+    func build(_ lab: NamespaceLab, customerRings: Bool) throws {
         try lab.addNode("ce1", loopback: "172.16.0.1")
         try lab.addNode("ce2", loopback: "172.16.0.2")
         for router in Self.routers { try lab.addNode(router, loopback: Self.loopbacks[router]!) }
@@ -58,6 +59,7 @@ struct UserspaceLERNamespaceTests {
                 interfaces:
                 \(lines.joined(separator: "\n"))
                 \(staticRoutes[router] ?? "")
+                \(customerRings && staticRoutes[router] != nil ? "userspace:\n  customer-interfaces: [eth1]" : "")
                 """)
         }
     }
@@ -77,10 +79,13 @@ struct UserspaceLERNamespaceTests {
         return (status == 0 && output.contains("\(count) received"), output)
     }
 
-    @Test func customersPingEachOtherOverTheLSPs() throws {
-        let lab = try NamespaceLab(prefix: "lsrl")
+    /// Without customer rings the kernel routes the CEs' packets into lsr0; with them the engine
+    /// takes them off eth1 and the kernel's IP forwarding leaves the push path.
+    @Test(arguments: [false, true])
+    func customersPingEachOtherOverTheLSPs(customerRings: Bool) throws {
+        let lab = try NamespaceLab(prefix: customerRings ? "lsri" : "lsrl")
         defer { lab.tearDown() }
-        try build(lab)
+        try build(lab, customerRings: customerRings)
 
         // The LSPs between the PE loopbacks: p1 swaps toward pe2 and pops toward pe1 (PHP).
         var towardPE2: LFIBView.Entry?, towardPE1: LFIBView.Entry?
@@ -120,6 +125,16 @@ struct UserspaceLERNamespaceTests {
         }
         let unroutedBefore = try #require(try pe1Detail("drop-no-entry"))
         #expect(try pe1Detail("tunnel-routes") ?? 0 >= 1)
+        #expect(try pe1Detail("ingress-rings") == (customerRings ? 1 : 0))
+        // What the kernel routes into lsr0 it transmits there; the device's eBPF filter then
+        // drops it from the queue (the engine read it from its ring), counted as tx_dropped.
+        func routedIntoTunnel() throws -> Int {
+            try ["tx_packets", "tx_dropped"].reduce(0) { total, counter in
+                let text = try lab.exec("pe1", ["cat", "/sys/class/net/lsr0/statistics/\(counter)"])
+                return total + (Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1_000_000)
+            }
+        }
+        let routedBefore = try routedIntoTunnel()
 
         let capture = "\(lab.directory)/p1-p2.pcap"
         let tcpdumpLog = "\(lab.directory)/tcpdump.log"
@@ -139,6 +154,14 @@ struct UserspaceLERNamespaceTests {
         let pe1Dataplane = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
         #expect(forward.ok, "ce1 -> ce2: \(forward.output)\npe1: \(pe1Dataplane)")
         #expect(backward.ok, "ce2 -> ce1: \(backward.output)")
+        // Exactly one plane forwarded each packet.
+        #expect(!forward.output.contains("DUP!") && !backward.output.contains("DUP!"))
+        let intoTunnel = try routedIntoTunnel() - routedBefore
+        if customerRings {
+            #expect(intoTunnel < count, "the kernel routed \(intoTunnel) of ce1's echoes into lsr0 itself")
+        } else {
+            #expect(intoTunnel >= count, "the kernel routes ce1's echoes into lsr0: \(intoTunnel)")
+        }
         // Nothing the kernel routed into lsr0 went without an FTN (IPv6 chatter is kept out too).
         #expect(try pe1Detail("drop-no-entry") == unroutedBefore)
 
@@ -163,6 +186,14 @@ struct UserspaceLERNamespaceTests {
         #expect(labels.filter { $0 == String(requestLabel) }.count >= 2 * count)
         #expect(labels.filter { $0 == String(replyLabel) }.count >= 2 * count)
 
+        // What the engine does not push reaches the kernel: pe1 answers for its own address.
+        #expect(try ping(lab, from: "ce1", to: "192.168.1.2", count: 3).ok)
+        if customerRings {
+            // The kernel's drop of ce1's IPv4 lives only as long as lsrd: killed, it is gone.
+            lab.stopDaemon("pe1", signal: SIGKILL)
+            #expect(try ping(lab, from: "ce1", to: "192.168.1.2", count: 3).ok, "pe1's kernel answers ce1 again")
+            return
+        }
         // A clean stop hands the customer prefixes back to the IGP's routes.
         lab.stopDaemon("pe1")
         #expect(try !lab.exec("pe1", ["ip", "-N", "rule", "show"]).contains("lookup 193"))

@@ -133,6 +133,11 @@ struct Run {
         self.init(snapshot, bytes, headroom: headroom) { snapshot.forwardIP(&$0, workspace: $1) }
     }
 
+    /// An Ethernet frame as it arrived on a customer-facing interface.
+    init(_ snapshot: ForwardingSnapshot, arriving bytes: [UInt8], headroom: Int = 128) {
+        self.init(snapshot, bytes, headroom: headroom) { snapshot.forwardIngressFrame(&$0, workspace: $1) }
+    }
+
     init(_ snapshot: ForwardingSnapshot, _ bytes: [UInt8], headroom: Int,
          _ decide: (inout Frame, ForwardingWorkspace) -> Verdict) {
         let capacity = 2048

@@ -219,3 +219,70 @@ typealias F = Fixture
         #expect(snapshot.entryCounters[(2 * snapshot.keys.count + snapshot.slotByKey[.label(100)]!) * 2] == 2)
     }
 }
+
+/// IPv4 taken off a customer-facing interface before the kernel routed it: this node is the
+/// router, so it checks the header and lowers the TTL itself; what it does not push goes to
+/// the local stack unchanged.
+@Suite struct IngressFrameTests {
+    typealias F = Fixture
+    let snapshot = F.snapshot()
+
+    static func arriving(_ packet: [UInt8], padding: Int = 0) -> [UInt8] {
+        F.ethernet(type: 0x0800) + packet + [UInt8](repeating: 0, count: padding)
+    }
+
+    @Test func pushLowersTheIPTTLAndCopiesItIntoTheLabel() {
+        let run = Run(snapshot, arriving: Self.arriving(F.udp(dst: [10, 9, 200, 1], ttl: 33)))
+        #expect(run.verdict == .transmit(interfaceSlot: 1))
+        // The checksum is that of the packet built with TTL 32: the incremental update is exact.
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847) + F.entry(400, bottom: true, ttl: 32)
+            + F.udp(dst: [10, 9, 200, 1], ttl: 32))
+        #expect(snapshot.counters(of: .prefix(IPPrefix("10.9.0.0/16")!))?.packets == 1)
+    }
+
+    @Test func ethernetPaddingIsNotCarriedIntoTheLSP() {
+        let packet = F.udp(dst: [10, 9, 1, 7], payload: 0)
+        let run = Run(snapshot, arriving: Self.arriving(packet, padding: 46 - packet.count))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x8847)
+            + F.entry(401, bottom: false, ttl: 63) + F.entry(402, bottom: true, ttl: 63) + F.udp(dst: [10, 9, 1, 7], ttl: 63, payload: 0))
+    }
+
+    @Test func implicitNullLeavesAsRoutedIP() {
+        let run = Run(snapshot, arriving: Self.arriving(F.udp(dst: [10, 8, 0, 1], ttl: 2)))
+        #expect(run.output == F.ethernet(dst: F.peerB, src: F.macB, type: 0x0800) + F.udp(dst: [10, 8, 0, 1], ttl: 1))
+    }
+
+    @Test(arguments: [
+        F.udp(dst: [10, 10, 0, 1]),          // no FTN entry: the kernel routes it
+        F.udp(dst: [10, 9, 0, 5], ttl: 1),   // ends here: the kernel sends time exceeded
+        F.udp(dst: [10, 9, 0, 5], ttl: 0),
+    ])
+    func whatIsNotPushedGoesToTheLocalStackUntouched(packet: [UInt8]) {
+        let run = Run(snapshot, arriving: Self.arriving(packet, padding: 6))
+        #expect(run.verdict == .deliver)
+        #expect(run.output == packet)
+        #expect(DropReason.allCases.allSatisfy { snapshot.drops($0) == 0 })
+    }
+
+    @Test func tooBigWithDontFragmentIsAnsweredThroughTheLocalStack() throws {
+        let run = Run(snapshot, arriving: Self.arriving(F.udp(dst: [10, 7, 0, 1], payload: 1000 - 28, dontFragment: true)))
+        #expect(run.verdict == .deliver)
+        #expect(run.output[9] == 1 && run.output[20] == 3 && run.output[21] == 4)
+        #expect(snapshot.drops(.mtuExceeded) == 1)
+    }
+
+    @Test func badHeadersAreDroppedAndCounted() {
+        var badChecksum = F.udp()
+        badChecksum[10] ^= 0xFF
+        var longerThanTheFrame = F.udp()
+        longerThanTheFrame[3] = 200
+        var shortHeader = F.udp()
+        shortHeader[0] = 0x44
+        for packet in [badChecksum, longerThanTheFrame, shortHeader] {
+            #expect(Run(snapshot, arriving: Self.arriving(packet)).verdict == .drop(.badIPHeader))
+        }
+        #expect(snapshot.drops(.badIPHeader) == 3)
+        #expect(Run(snapshot, arriving: F.ethernet(type: 0x0800) + [0x45, 0, 0]).verdict == .drop(.runt))
+        #expect(Run(snapshot, arriving: F.ethernet(type: 0x86DD) + F.tcp6(src: 1, dport: 2)).verdict == .drop(.unsupportedPayload))
+    }
+}

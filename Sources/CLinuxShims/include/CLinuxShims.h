@@ -56,6 +56,11 @@ struct lsr_ring *lsr_tun_ring_open(int tunFd, int ifindex, unsigned frameSize, u
 /// The next received frame, or 0 when the ring holds none now. The frame is at
 /// `slot + start ..< slot + start + length` in a slot of `capacity` octets that the caller may
 /// rewrite in place (and transmit from) until lsr_ring_release.
+/// A receive ring on a customer-facing interface taking the IPv4 unicast frames addressed to
+/// this host, before the kernel routes them: a tcx program then drops those frames in the
+/// kernel, so only the ring's reader forwards them (it hands back what it does not push).
+/// The drop goes with the ring (lsr_ring_close) or the process. Needs Linux 6.6 (tcx).
+struct lsr_ring *lsr_ingress_ring_open(int ifindex, unsigned frameSize, unsigned frameCount, unsigned transmitFrameCount);
 int lsr_ring_next(struct lsr_ring *ring, uint8_t **slot, uint32_t *capacity, uint32_t *start, uint32_t *length);
 /// Gives every slot lsr_ring_next handed out back to the kernel.
 void lsr_ring_release(struct lsr_ring *ring);

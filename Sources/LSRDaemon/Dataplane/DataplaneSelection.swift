@@ -116,6 +116,9 @@ public enum DataplaneSelection {
             return [try kernelPlane()]
         case .auto:
             // The kernel forwards where it can; the userspace engine where it cannot.
+            if kernelAvailable, !userspace.customerInterfaces.isEmpty {
+                logger.notice("userspace.customer-interfaces unused: the kernel dataplane forwards here")
+            }
             return kernelAvailable ? [try kernelPlane()] : [userspaceInstaller(ownership.userspace)]
         case .userspace:
             // AF_PACKET rings and the MPLSForwarding engine (see UserspaceInstaller).

@@ -4,7 +4,10 @@
 // immutable plans; the threads read them. As a label edge router it owns a TUN device: the
 // kernel routes FTN prefixes into it (see TunnelRoutes), a thread pushes labels onto what it
 // reads there, and writes packets popped for this node back into it for the kernel to deliver
-// or forward.
+// or forward. On customer-facing interfaces named in `userspace.customer-interfaces` it takes
+// IPv4 off the wire before the kernel routes it (an ingress ring and a tcx drop, see
+// lsr_ingress_ring_open): the kernel's IP forwarding leaves the push path, and what the engine
+// does not push goes to the kernel through the TUN device.
 
 import CLinuxShims
 import Foundation
@@ -20,27 +23,36 @@ final class ForwardingPlan: @unchecked Sendable {
     let snapshot: ForwardingSnapshot
     /// Socket per snapshot interface slot (nil: none there), to transmit.
     let socketBySlot: [OpaquePointer?]
-    /// Per thread: the receive rings it polls, with the snapshot slot of their interface.
-    let inputsByThread: [[(ring: OpaquePointer, slot: Int32)]]
+    /// Per thread: the receive rings it polls, with the snapshot slot of their interface, and
+    /// whether they are ingress rings (IPv4 from customers) rather than labelled frames.
+    let inputsByThread: [[ForwardingInput]]
     /// The TUN device's fd, or -1 without one; read by thread 0 when there is no `tunnelRing`.
     let tunnel: Int32
     /// The ring of what the kernel routes into the TUN device, read by thread 0.
     let tunnelRing: OpaquePointer?
 
-    init(snapshot: ForwardingSnapshot, sockets: [Int32: OpaquePointer], receiving: Set<Int32>, threads: Int, tunnel: Int32,
-         tunnelRing: OpaquePointer?) {
+    init(snapshot: ForwardingSnapshot, sockets: [Int32: OpaquePointer], receiving: Set<Int32>, ingress: Set<Int32>, threads: Int,
+         tunnel: Int32, tunnelRing: OpaquePointer?) {
         self.snapshot = snapshot
         self.tunnel = tunnel
         self.tunnelRing = tunnelRing
         socketBySlot = snapshot.interfaceIndices.map { sockets[$0] }
-        var inputs = [[(ring: OpaquePointer, slot: Int32)]](repeating: [], count: threads)
+        var inputs = [[ForwardingInput]](repeating: [], count: threads)
         // Interfaces are dealt to threads in index order: one interface is always one thread's.
-        for (position, index) in receiving.sorted().enumerated() {
+        for (position, index) in receiving.union(ingress).sorted().enumerated() {
             guard let ring = sockets[index], let slot = snapshot.interfaceSlot(ofIndex: index) else { continue }
-            inputs[position % threads].append((ring, slot))
+            inputs[position % threads].append(ForwardingInput(ring: ring, slot: slot, isIngress: ingress.contains(index)))
         }
         inputsByThread = inputs
     }
+}
+
+/// A receive ring as a forwarding thread polls it.
+struct ForwardingInput {
+    let ring: OpaquePointer
+    let slot: Int32
+    /// IPv4 taken off a customer-facing interface (FTN push), not labelled frames.
+    let isIngress: Bool
 }
 
 /// One forwarding thread's handle, shared between it and the control plane.
@@ -65,15 +77,19 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     let tunnelName: String
     /// Interfaces whose labelled frames this plane receives (nil: every Ethernet interface).
     let receiveInterfaces: Set<String>?
+    /// Customer-facing interfaces whose IPv4 this plane takes before the kernel routes it.
+    let ingressInterfaces: Set<String>
     // Control-plane state, touched under `lock` (the daemon's loop and lsrctl's reads).
     let lock = NSLock()
     var lfib = LFIB()
     var links: [Int32: KernelLink] = [:]
     var addresses: [KernelAddress] = []
     var neighbors: [KernelNeighbor] = []
-    /// A socket on every up Ethernet interface; those in `receiving` have a receive ring.
+    /// A socket on every up Ethernet interface; those in `receiving` have a receive ring for
+    /// labelled frames, those in `ingress` one for customers' IPv4.
     var sockets: [Int32: OpaquePointer] = [:]
     var receiving: Set<Int32> = []
+    var ingress: Set<Int32> = []
     var socketErrors: [String: String] = [:]
     /// Ring statistics of sockets already closed, so totals survive a link going down.
     var carriedRingStatistics: (truncated: UInt64, overflows: UInt64) = (0, 0)
@@ -109,6 +125,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         self.staticRoutes = staticRoutes
         self.tunnelName = tunnelName
         self.receiveInterfaces = receiveInterfaces
+        ingressInterfaces = Set(engine.customerInterfaces)
         threads = (0..<max(engine.threads, 1)).map(ForwardingThread.init(lane:))
     }
 
@@ -158,7 +175,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
                 ($0.truncated + lsr_ring_truncated($1), $0.overflows + lsr_ring_overflows($1))
             }
             var detail: [String: UInt64] = [
-                "rings": UInt64(receiving.count), "threads": UInt64(threads.count),
+                "rings": UInt64(receiving.count), "ingress-rings": UInt64(ingress.count), "threads": UInt64(threads.count),
                 "forwarded": threads.reduce(0) { $0 + $1.forwarded.load(ordering: .relaxed) },
                 "tunnel-routes": UInt64(tunnelRoutes?.installed.count ?? 0),
                 "icmp-generated": carriedICMP + liveSnapshots.reduce(0) { $0 + $1.icmpGenerated },
@@ -190,6 +207,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             for socket in sockets.values { lsr_ring_close(socket) }
             sockets = [:]
             receiving = []
+            ingress = []
             // The IGP's routes take over again; closing the fd removes the device.
             tunnelRoutes?.removeAll()
             tunnelRoutes = nil
@@ -222,11 +240,23 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             let frameSize = UInt32(max(2048, Int(link.mtu) + 14 + 512))
             // One thread sends through a transmit ring; several share each socket, so they use sendmmsg.
             let transmitFrames: UInt32 = threads.count == 1 ? 256 : 0
+            // Only with the TUN device: what the engine does not push must have a way to the kernel.
+            if ingressInterfaces.contains(link.name), let tunnel, !receive {
+                if let socket = lsr_ingress_ring_open(link.index, frameSize, UInt32(engine.ringFrames), transmitFrames) {
+                    socketErrors[link.name] = nil
+                    sockets[link.index] = socket
+                    ingress.insert(link.index)
+                    continue
+                }
+                // Older kernels (tcx came in Linux 6.6): the kernel keeps routing into the TUN.
+                socketErrors[link.name] = "cannot take IPv4 off this customer interface (\(String(cString: strerror(errno))); "
+                    + "needs Linux 6.6 tcx): the kernel routes it into \(tunnelName) (ifindex \(tunnel.index))"
+            }
             guard let socket = lsr_ring_open(link.index, frameSize, receive ? UInt32(engine.ringFrames) : 0, transmitFrames) else {
                 socketErrors[link.name] = "cannot open an AF_PACKET \(receive ? "ring" : "socket"): \(String(cString: strerror(errno)))"
                 continue
             }
-            socketErrors[link.name] = nil
+            if !ingressInterfaces.contains(link.name) { socketErrors[link.name] = nil }
             sockets[link.index] = socket
             if receive { receiving.insert(link.index) }
         }
@@ -253,6 +283,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
             stale.append(socket)
             sockets[index] = nil
             receiving.remove(index)
+            ingress.remove(index)
         }
         let interfaces = links.values.filter { $0.hardwareAddress.count == 6 && !$0.isLoopback }.sorted { $0.index < $1.index }.map { link in
             let v4 = addresses.first { $0.interfaceIndex == link.index && $0.address.family == .ipv4 }
@@ -272,7 +303,7 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         tunnelRoutes?.withdraw(except: prefixes)
         let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options,
                                           lanes: threads.count)
-        let plan = ForwardingPlan(snapshot: snapshot, sockets: sockets, receiving: receiving, threads: threads.count,
+        let plan = ForwardingPlan(snapshot: snapshot, sockets: sockets, receiving: receiving, ingress: ingress, threads: threads.count,
                                   tunnel: tunnel?.descriptor ?? -1, tunnelRing: tunnelRing)
         publish(plan, closing: stale)
         // After the snapshot that can push for them is published: no packet reaches the TUN early.
@@ -440,11 +471,14 @@ struct ForwardingLoop {
                 budget -= 1
                 moved += 1
                 var frame = Frame(base: UnsafeMutableRawPointer(slot), capacity: Int(capacity), start: Int(start), length: Int(length))
-                switch snapshot.forwardLabelled(&frame, ingressSlot: input.slot, workspace: workspace) {
+                let verdict = input.isIngress ? snapshot.forwardIngressFrame(&frame, workspace: workspace)
+                    : snapshot.forwardLabelled(&frame, ingressSlot: input.slot, workspace: workspace)
+                switch verdict {
                 case .transmit(let out):
                     queue(frame, out: out, plan, &queues)
                 case .deliver:
-                    // Popped for this node: the kernel delivers it or routes it on.
+                    // Popped for this node, or a customer's packet not pushed: the kernel
+                    // delivers it or routes it on.
                     if plan.tunnel >= 0 { _ = write(plan.tunnel, frame.base + frame.start, frame.length) }
                 case .drop:
                     if workspace.unresolvedInterfaceSlot >= 0 { resolver.resolve(workspace.unresolvedAddress) }
