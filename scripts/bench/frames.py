@@ -39,7 +39,8 @@ def mac(text: str) -> bytes:
 
 
 def frame(mode: str, source: bytes, destination: bytes, sequence: int = 0) -> bytes:
-    """Ethernet + (label) + IPv4/UDP, padded to FRAME octets, marker and sequence inside."""
+    """Ethernet + (label) + IPv4/UDP, padded to FRAME octets, marker and sequence inside.
+    push and push-tun are the same packet (they enter fwd on different links)."""
     label = {"swap": 100, "pop": 101}.get(mode)
     target = "10.8.0.1" if mode == "kernel" else "10.9.0.1"
     header = 14 + (4 if label else 0)
