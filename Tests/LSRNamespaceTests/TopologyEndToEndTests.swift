@@ -64,6 +64,7 @@ struct TopologyEndToEndTests {
         if test.forwards {
             try lab.waitUntilNone("every CE pair answering pings", timeout: 20) { try lab.pingProblems(count: 1) }
             #expect(try lab.pingProblems(count: Self.echoes).isEmpty)
+            #expect(try lab.ingressProblems().isEmpty)
             try checkLabelStacks(lab)
             try lab.waitUntilNone("traceroute -e showing every core LSR with its label", timeout: 15) { try lab.traceProblems(full) }
         }

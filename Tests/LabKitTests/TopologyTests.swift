@@ -44,6 +44,9 @@ import Testing
         #expect(text.contains("router-id: 10.255.0.1"))
         #expect(text.contains("name: eth0"))
         #expect(!text.contains("name: eth1"), "the CE link is not an LDP interface")
+        #expect(text.contains("userspace:\n  customer-interfaces: [eth1]\n"), "the engine takes the CE's IPv4 off eth1")
+        #expect(!line.lsrdConfiguration(of: "p1", controlSocket: "/run/x.sock").contains("customer-interfaces"))
+        #expect(!line.lsrdConfiguration(of: "pe1", controlSocket: "/run/x.sock", dataplane: "kernel").contains("customer-interfaces"))
         #expect(line.graphviz().contains("\"pe1\" -- \"p1\""))
     }
 

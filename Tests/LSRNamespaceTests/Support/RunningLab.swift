@@ -220,6 +220,16 @@ final class RunningLab {
         return ["trace \(a) -> \(b): \(labelled.count) hops with labels, expected \(distance - 1) (the LSRs between \(ingress) and \(egress))\n\(result.output)"]
     }
 
+    /// Every lsrd LER takes its CEs' IPv4 off each CE-facing interface (userspace.customer-interfaces).
+    func ingressProblems() throws -> [String] {
+        try lsrdRouters.compactMap { node in
+            let wanted = UInt64(topology.customerInterfaces(of: node).count)
+            let backend = try lsrctl(node, ["show", "dataplane"], as: DataplaneView.self).backends.first { $0.name == "userspace" }
+            let rings = backend?.detail["ingress-rings"]
+            return rings == wanted ? nil : "\(node): \(rings.map { "\($0)" } ?? "no") ingress rings, expected \(wanted): \(backend?.drift ?? [])"
+        }
+    }
+
     /// Every CE pair answers `count` echoes (the first may wait for ARP and routes: polled).
     func pingProblems(count: Int) throws -> [String] {
         try customerPairs.compactMap { a, b in
