@@ -5,8 +5,9 @@ import MPLSTables
 import Testing
 @testable import LSRDaemon
 
-/// Static routes in the kernel installer: customer prefixes pushed with their loopback's labels.
-@Suite struct KernelStaticRouteTests {
+/// Static routes in the LFIB every dataplane gets (LayeredLFIB), as the kernel installer turns
+/// them into routes: customer prefixes pushed with their loopback's labels.
+@Suite struct StaticRouteLayerTests {
     let indexes: [String: Int32] = ["eth0": 2, "eth1": 3]
     let customer = IPPrefix("172.16.3.0/24")!
     let loopback = IPPrefix("3.3.3.3/32")!
@@ -21,10 +22,15 @@ import Testing
         try changes.map { try KernelRouteRequest.make(for: $0, interfaceIndex: { indexes[$0] }) }
     }
 
+    func layers() -> LayeredLFIB {
+        var layers = LayeredLFIB()
+        #expect(layers.setStaticRoutes(routes).isEmpty, "no LSP to the loopback yet: nothing to install")
+        return layers
+    }
+
     @Test func aCustomerPrefixIsPushedWithItsLoopbacksLabel() throws {
-        var lfib = LFIB(), wanted = LFIB()
-        let changes = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [200]))], lfib: &lfib, wanted: &wanted,
-                                                    staticRoutes: routes)
+        var layers = layers()
+        let changes = layers.applyLDP([.replace(ftn(loopback, [200]))])
         let made = try requests(changes)
         #expect(made.map(\.description) == [
             "ipv4 3.3.3.3/32 table 193: via 10.0.0.2 dev 2 encap mpls 200",
@@ -34,62 +40,101 @@ import Testing
         #expect(made[1].destination == [172, 16, 3, 0])
         #expect(made[1].destinationLength == 24)
         #expect(made[1].nextHops[0].encapsulation == KernelRouteRequest.labelStack([200]))
-        #expect(wanted.entries[.prefix(customer)]?.nextHops == ftn(loopback, [200]).nextHops)
+        #expect(layers.effective.entries[.prefix(customer)]?.nextHops == ftn(loopback, [200]).nextHops)
+        #expect(layers.ldp.entries[.prefix(customer)] == nil, "LDP's own layer is untouched")
     }
 
     @Test func itFollowsTheLSPAndLeavesWithIt() throws {
-        var lfib = LFIB(), wanted = LFIB()
-        _ = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [200]))], lfib: &lfib, wanted: &wanted, staticRoutes: routes)
-        let moved = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [300], via: "10.0.1.2", "eth1"))],
-                                                  lfib: &lfib, wanted: &wanted, staticRoutes: routes)
+        var layers = layers()
+        _ = layers.applyLDP([.replace(ftn(loopback, [200]))])
+        let moved = layers.applyLDP([.replace(ftn(loopback, [300], via: "10.0.1.2", "eth1"))])
         #expect(try requests(moved).map(\.description) == [
             "ipv4 3.3.3.3/32 table 193: via 10.0.1.2 dev 3 encap mpls 300",
             "ipv4 172.16.3.0/24 table 193: via 10.0.1.2 dev 3 encap mpls 300",
         ])
-        let gone = KernelInstaller.kernelChanges(for: [.remove(.prefix(loopback))], lfib: &lfib, wanted: &wanted, staticRoutes: routes)
+        let gone = layers.applyLDP([.remove(.prefix(loopback))])
         #expect(gone == [.remove(.prefix(loopback)), .remove(.prefix(customer))])
         let removal = try requests(gone)[1]
         #expect(removal.operation == .delete)
         #expect(removal.table == 193)
-        #expect(wanted.entries.isEmpty)
+        #expect(layers.effective.entries.isEmpty)
     }
 
     @Test func implicitNullMakesAPlainRouteViaTheNextHop() throws {
-        var lfib = LFIB(), wanted = LFIB()
-        let changes = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [ReservedLabel.implicitNull]))],
-                                                    lfib: &lfib, wanted: &wanted, staticRoutes: routes)
+        var layers = layers()
+        let changes = layers.applyLDP([.replace(ftn(loopback, [ReservedLabel.implicitNull]))])
         #expect(try requests(changes).map(\.description) == [
             "ipv4 3.3.3.3/32 table 193: via 10.0.0.2 dev 2",
             "ipv4 172.16.3.0/24 table 193: via 10.0.0.2 dev 2",
         ])
     }
 
-    @Test func unrelatedChangesLeaveItAloneUnlessItFailed() {
-        var lfib = LFIB(), wanted = LFIB()
-        _ = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [200]))], lfib: &lfib, wanted: &wanted, staticRoutes: routes)
+    @Test func unrelatedChangesLeaveItAlone() {
+        var layers = layers()
+        _ = layers.applyLDP([.replace(ftn(loopback, [200]))])
         let other = ftn(IPPrefix("4.4.4.4/32")!, [400])
-        #expect(KernelInstaller.kernelChanges(for: [.replace(other)], lfib: &lfib, wanted: &wanted, staticRoutes: routes)
-            == [.replace(other)])
-        let retried = KernelInstaller.kernelChanges(for: [.remove(other.key)], lfib: &lfib, wanted: &wanted, staticRoutes: routes,
-                                                    retrying: [.prefix(customer)])
-        #expect(retried == [.remove(other.key), .replace(LFIBEntry(key: .prefix(customer), fec: customer,
-                                                                   nextHops: ftn(loopback, [200]).nextHops))])
+        #expect(layers.applyLDP([.replace(other)]) == [.replace(other)])
+        #expect(layers.applyLDP([.remove(other.key)]) == [.remove(other.key)])
     }
 
     @Test func aPrefixWithALabelOfItsOwnKeepsIt() {
-        var lfib = LFIB(), wanted = LFIB()
+        var layers = layers()
         let own = ftn(customer, [500])
-        let changes = KernelInstaller.kernelChanges(for: [.replace(ftn(loopback, [200])), .replace(own)],
-                                                    lfib: &lfib, wanted: &wanted, staticRoutes: routes)
+        let changes = layers.applyLDP([.replace(ftn(loopback, [200])), .replace(own)])
         #expect(changes == [.replace(ftn(loopback, [200])), .replace(own)])
-        #expect(wanted.entries[.prefix(customer)] == own)
+        #expect(layers.effective.entries[.prefix(customer)] == own)
+    }
+
+    @Test func aStaticLSPToTheLoopbackCarriesItToo() {
+        var layers = layers()
+        let lsp = StaticLSP(key: .prefix(loopback), fec: loopback,
+                            nextHop: LFIBNextHop(address: .v4(IPv4Address("10.0.1.2")!), interface: "eth1", outLabels: [700]))
+        _ = layers.setStatic([lsp])
+        #expect(layers.effective.entries[.prefix(customer)]?.nextHops == [lsp.nextHop])
+    }
+
+    @Test func reloadingTheRoutesAddsAndWithdrawsTheirEntries() {
+        var layers = layers()
+        _ = layers.applyLDP([.replace(ftn(loopback, [200]))])
+        let withdrawn = layers.setStaticRoutes([])
+        #expect(withdrawn == [.remove(.prefix(customer))])
+        #expect(layers.effective == layers.ldp)
+        let other = IPPrefix("172.16.4.0/24")!
+        let added = layers.setStaticRoutes([StaticRoute(prefix: other, via: IPv4Address("3.3.3.3")!)])
+        #expect(added == [.replace(LFIBEntry(key: .prefix(other), fec: other, nextHops: ftn(loopback, [200]).nextHops))])
+        // A route over an LDP prefix of its own with only implicit-null: the route wins, and LDP's comes back after.
+        let ldpOwn = ftn(other, [ReservedLabel.implicitNull])
+        #expect(layers.applyLDP([.replace(ldpOwn)]).count == 1)
+        #expect(layers.setStaticRoutes([]) == [.replace(ldpOwn)])
     }
 
     @Test func withoutStaticRoutesTheChangesPassAsTheyAre() {
-        var lfib = LFIB(), wanted = LFIB()
+        var layers = LayeredLFIB()
         let changes: [LFIBChange] = [.replace(ftn(loopback, [200])), .remove(.label(100))]
-        #expect(KernelInstaller.kernelChanges(for: changes, lfib: &lfib, wanted: &wanted, staticRoutes: []) == changes)
-        #expect(wanted == lfib)
+        #expect(layers.applyLDP(changes) == changes)
+        #expect(layers.effective == layers.ldp)
+    }
+}
+
+/// The kernel installer retries what failed with the next update.
+@Suite struct KernelRetryTests {
+    let entry = LFIBEntry(key: .label(100), fec: IPPrefix("3.3.3.3/32")!,
+                          nextHops: [LFIBNextHop(address: .v4(IPv4Address("10.0.0.2")!), interface: "eth0", outLabels: [200])])
+
+    @Test func failedEntriesGoAgainWithTheNextUpdate() {
+        var wanted = LFIB()
+        _ = KernelInstaller.kernelChanges(for: [.replace(entry)], wanted: &wanted)
+        let other = LFIBChange.remove(.label(101))
+        #expect(KernelInstaller.kernelChanges(for: [other], wanted: &wanted, retrying: [entry.key, .label(102)])
+            == [other, .replace(entry), .remove(.label(102))])
+        // A key that changes now is not sent twice.
+        #expect(KernelInstaller.kernelChanges(for: [.remove(entry.key)], wanted: &wanted, retrying: [entry.key]) == [.remove(entry.key)])
+    }
+
+    @Test func retriesAreBoundedPerUpdate() {
+        var wanted = LFIB()
+        let failed = Set((0..<1000).map { LFIBKey.label(UInt32(1000 + $0)) })
+        #expect(KernelInstaller.kernelChanges(for: [], wanted: &wanted, retrying: failed).count == KernelInstaller.retriesPerUpdate)
     }
 }
 

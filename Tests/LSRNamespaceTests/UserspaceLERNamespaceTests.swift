@@ -194,6 +194,18 @@ struct UserspaceLERNamespaceTests {
             #expect(try ping(lab, from: "ce1", to: "192.168.1.2", count: 3).ok, "pe1's kernel answers ce1 again")
             return
         }
+        // SIGHUP with the static route gone: its entry and its route into lsr0 go, the LSP stays.
+        let path = "\(lab.directory)/pe1.yaml"
+        let reloaded = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "static-routes:\n  - { prefix: 192.168.2.0/24, via: 10.255.0.4 }", with: "")
+        try #require(!reloaded.contains("static-routes"))
+        try reloaded.write(toFile: path, atomically: true, encoding: .utf8)
+        kill(lab.daemons["pe1"]!.processIdentifier, SIGHUP)
+        try lab.wait(timeout: 10, "the customer prefix to leave pe1's LFIB and table 193") {
+            try entries(lab, "pe1").allSatisfy { $0.fec != "192.168.2.0/24" }
+                && !lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"]).contains("192.168.2.0/24")
+        }
+        #expect(try entry(lab, "pe1", fec: "10.255.0.4/32", action: "push") != nil)
+
         // A clean stop hands the customer prefixes back to the IGP's routes.
         lab.stopDaemon("pe1")
         #expect(try !lab.exec("pe1", ["ip", "-N", "rule", "show"]).contains("lookup 193"))

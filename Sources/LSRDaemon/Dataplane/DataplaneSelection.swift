@@ -45,15 +45,14 @@ public enum DataplaneSelection {
         return nil
     }
 
-    public static func installers(for mode: DataplaneMode, staticRoutes: [StaticRoute] = [], logger: Logger) throws -> [any LFIBInstaller] {
-        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], staticRoutes: staticRoutes, logger: logger)
+    public static func installers(for mode: DataplaneMode, logger: Logger) throws -> [any LFIBInstaller] {
+        try installers(for: mode, kernel: KernelDataplaneOptions(), interfaces: [], logger: logger)
     }
 
-    /// The backends for `configuration`'s dataplane mode, kernel options and static routes.
+    /// The backends for `configuration`'s dataplane mode and options.
     public static func installers(for configuration: DaemonConfiguration, logger: Logger) throws -> [any LFIBInstaller] {
         try installers(for: configuration.dataplane, kernel: configuration.kernel, userspace: configuration.userspace,
-                       interfaces: configuration.interfaces, labelRange: configuration.labelRange,
-                       staticRoutes: configuration.staticRoutes, logger: logger)
+                       interfaces: configuration.interfaces, labelRange: configuration.labelRange, logger: logger)
     }
 
     /// Who receives labelled frames on each interface (see the top of this file). Pure.
@@ -77,7 +76,7 @@ public enum DataplaneSelection {
 
     public static func installers(for mode: DataplaneMode, kernel options: KernelDataplaneOptions,
                                   userspace: UserspaceDataplaneOptions = .init(), interfaces: [DaemonConfiguration.Interface], labelRange: ClosedRange<UInt32>? = nil,
-                                  staticRoutes: [StaticRoute] = [], logger: Logger,
+                                  logger: Logger,
                                   kernelReason: String? = kernelMPLSUnavailableReason()) throws -> [any LFIBInstaller] {
         switch mode {
         case .kernel, .both:
@@ -100,13 +99,11 @@ public enum DataplaneSelection {
         // Labelled frames are taken only from the interfaces this plane owns: a customer-facing
         // interface never injects labels (without an interface list, as in tests, every one does).
         func userspaceInstaller(_ names: [String]) -> UserspaceInstaller {
-            UserspaceInstaller(engine: userspace, staticRoutes: mode == .both ? [] : staticRoutes,
-                               receiveInterfaces: interfaces.isEmpty ? nil : Set(names))
+            UserspaceInstaller(engine: userspace, receiveInterfaces: interfaces.isEmpty ? nil : Set(names))
         }
         let kernelPlane = {
             do {
-                return try KernelInstaller(options: options, interfaces: ownership.kernel, labelRange: labelRange,
-                                           staticRoutes: staticRoutes, logger: logger)
+                return try KernelInstaller(options: options, interfaces: ownership.kernel, labelRange: labelRange, logger: logger)
             } catch {
                 throw DataplaneUnavailable(description: "kernel dataplane: \(error)")
             }

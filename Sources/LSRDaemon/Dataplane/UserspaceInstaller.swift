@@ -72,8 +72,6 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     public let name = "userspace"
     let options: ForwardingOptions
     let engine: UserspaceDataplaneOptions
-    /// Customer prefixes reached through the LSP to a remote LER's loopback.
-    let staticRoutes: [StaticRoute]
     let tunnelName: String
     /// Interfaces whose labelled frames this plane receives (nil: every Ethernet interface).
     let receiveInterfaces: Set<String>?
@@ -105,8 +103,6 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     var tunnelRing: OpaquePointer?
     var tunnelError: String?
     var tunnelRoutes: TunnelRoutes?
-    /// The LDP LFIB plus the static routes' entries: what the snapshot is built from.
-    var effectiveLFIB = LFIB()
 
     // Shared with the threads.
     let published = Atomic<UInt>(0)
@@ -116,13 +112,12 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
     var started = false
 
     public init(options: ForwardingOptions = ForwardingOptions(localAddress: .any), engine: UserspaceDataplaneOptions = .init(),
-                staticRoutes: [StaticRoute] = [], tunnelName: String = "lsr0", receiveInterfaces: Set<String>? = nil) {
+                tunnelName: String = "lsr0", receiveInterfaces: Set<String>? = nil) {
         var options = options
         options.localInterfaces.insert(tunnelName)
         options.ttlModel = engine.ttlModel
         self.options = options
         self.engine = engine
-        self.staticRoutes = staticRoutes
         self.tunnelName = tunnelName
         self.receiveInterfaces = receiveInterfaces
         ingressInterfaces = Set(engine.customerInterfaces)
@@ -151,14 +146,14 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
 
     public func status(of key: LFIBKey) -> InstallStatus {
         lock.withLock {
-            guard effectiveLFIB.entries[key] != nil else { return .absent }
+            guard lfib.entries[key] != nil else { return .absent }
             return current?.snapshot.counters(of: key) != nil ? .installed : .failed("not in the forwarding snapshot")
         }
     }
 
     public func counters(of key: LFIBKey) -> (packets: UInt64, bytes: UInt64)? {
         lock.withLock {
-            guard effectiveLFIB.entries[key] != nil else { return nil }
+            guard lfib.entries[key] != nil else { return nil }
             // Retired plans may still be counting (a thread has not let go yet): add them in.
             var total = carriedCounters[key] ?? (0, 0)
             for snapshot in liveSnapshots {
@@ -298,10 +293,9 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
         }
         var options = self.options
         if options.localAddress == .any, let first = interfaces.compactMap(\.ipv4Address).first { options.localAddress = first }
-        effectiveLFIB = lfib.resolvingStaticRoutes(staticRoutes)
-        let prefixes = effectiveLFIB.tunnelPrefixes
+        let prefixes = lfib.tunnelPrefixes
         tunnelRoutes?.withdraw(except: prefixes)
-        let snapshot = ForwardingSnapshot(lfib: effectiveLFIB, interfaces: interfaces, neighbors: resolved, options: options,
+        let snapshot = ForwardingSnapshot(lfib: lfib, interfaces: interfaces, neighbors: resolved, options: options,
                                           lanes: threads.count)
         let plan = ForwardingPlan(snapshot: snapshot, sockets: sockets, receiving: receiving, ingress: ingress, threads: threads.count,
                                   tunnel: tunnel?.descriptor ?? -1, tunnelRing: tunnelRing)

@@ -1,7 +1,7 @@
 // The kernel dataplane: the LFIB as AF_MPLS routes (swap, pop) and labelled IPv4 routes (FTN,
-// push), through netlink. Static routes (customer prefixes behind a remote LER's loopback) become
-// FTN routes too, with the loopback's labels. Errors stay with their entry and are reported,
-// never fatal.
+// push), through netlink; static routes (customer prefixes behind a remote LER's loopback) come
+// as FTN entries with the loopback's labels (LayeredLFIB). Errors stay with their entry, are
+// reported, retried with the next update, and never fatal.
 
 import Foundation
 import Glibc
@@ -16,14 +16,13 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     private let options: KernelDataplaneOptions
     private let placement: KernelRoutePlacement
     private let logger: Logger
-    private let staticRoutes: [StaticRoute]
     private let lock = NSLock()
     // Guarded by `lock`.
-    /// The LFIB as the control plane gave it.
-    private var lfib = LFIB()
-    /// What the kernel is to hold: `lfib` with the static routes resolved over it.
+    /// What the kernel is to hold: the LFIB as the control plane gave it.
     private var wanted = LFIB()
     private var statuses: [LFIBKey: InstallStatus] = [:]
+    /// The keys whose last install failed: retried with the next update.
+    private var failedKeys: Set<LFIBKey> = []
     private var staleRemoved = 0
     private var setupProblems: [String] = []
 
@@ -34,9 +33,8 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     /// `interfaces` get net.mpls.conf.<if>.input=1 (when the options ask for it): the kernel
     /// forwards the labelled frames arriving there.
     public init(options: KernelDataplaneOptions, interfaces: [String], labelRange: ClosedRange<UInt32>? = nil,
-                staticRoutes: [StaticRoute] = [], logger: Logger) throws {
+                logger: Logger) throws {
         self.options = options
-        self.staticRoutes = staticRoutes
         placement = KernelRoutePlacement(protocolNumber: Daemon.routeProtocol, ftnTable: options.ftnTable,
                                          ftnRulePriority: options.ftnRulePriority)
         self.logger = logger
@@ -115,13 +113,7 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
     public func apply(_ changes: [LFIBChange]) {
         lock.lock()
         defer { lock.unlock() }
-        // Only the static routes' keys: looking through every status would make each small
-        // update cost as much as the whole LFIB.
-        let failed = Set(staticRoutes.map { LFIBKey.prefix($0.prefix) }.filter { key in
-            if case .failed = statuses[key] { true } else { false }
-        })
-        let kernelChanges = Self.kernelChanges(for: changes, lfib: &lfib, wanted: &wanted, staticRoutes: staticRoutes,
-                                               retrying: failed)
+        let kernelChanges = Self.kernelChanges(for: changes, wanted: &wanted, retrying: failedKeys)
         // One lookup per interface and batch: if_nametoindex costs a socket and an ioctl.
         var indexes: [String: Int32?] = [:]
         let interfaceIndex = { (name: String) -> Int32? in
@@ -158,44 +150,27 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
                 logger.error("kernel dataplane: \(change.key): \(reason)")
             }
             statuses[change.key] = status == .absent ? nil : status
+            if case .failed = status { failedKeys.insert(change.key) } else { failedKeys.remove(change.key) }
         }
     }
 
-    /// The changes to the kernel's routes for `changes` to the control plane's `lfib`: the
-    /// changed keys' entries as `wanted` now has them (a static route's entry where one applies),
-    /// then the static routes' entries that changed with the LSPs under them, or that failed
-    /// before (`retrying`). Updates `lfib` and `wanted`. Costs O(changes + static routes).
-    static func kernelChanges(for changes: [LFIBChange], lfib: inout LFIB, wanted: inout LFIB, staticRoutes: [StaticRoute],
-                              retrying: Set<LFIBKey> = []) -> [LFIBChange] {
-        lfib.apply(changes)
-        guard !staticRoutes.isEmpty else {
-            wanted.apply(changes)
-            return changes
+    /// Most failed entries retried with one update: one netlink batch's worth.
+    static let retriesPerUpdate = 128
+
+    /// The changes to the kernel's routes for `changes`: those, then (up to
+    /// `retriesPerUpdate`) the entries that failed before and did not change now, as `wanted`
+    /// has them. A failure that lasted (an interface gone, a next hop not yet reachable) heals
+    /// with the next update. Updates `wanted`.
+    static func kernelChanges(for changes: [LFIBChange], wanted: inout LFIB, retrying failed: Set<LFIBKey> = []) -> [LFIBChange] {
+        wanted.apply(changes)
+        guard !failed.isEmpty else { return changes }
+        let changed = Set(changes.map(\.key))
+        let retries = failed.subtracting(changed).sorted().prefix(retriesPerUpdate).map { key in
+            wanted.entries[key].map(LFIBChange.replace) ?? .remove(key)
         }
-        let resolved = Dictionary(lfib.staticRouteEntries(staticRoutes).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-        func target(_ key: LFIBKey) -> LFIBChange {
-            (resolved[key] ?? lfib.entries[key]).map(LFIBChange.replace) ?? .remove(key)
-        }
-        var result: [LFIBChange] = []
-        var seen = Set<LFIBKey>()
-        for change in changes where seen.insert(change.key).inserted {
-            // Every change the control plane asked for is carried out, even if unchanged:
-            // that is how a failed entry is retried.
-            result.append(target(change.key))
-        }
-        for route in staticRoutes {
-            let key = LFIBKey.prefix(route.prefix)
-            guard seen.insert(key).inserted else { continue }
-            let change = target(key)
-            let unchanged = switch change {
-            case .replace(let entry): wanted.entries[key] == entry
-            case .remove: wanted.entries[key] == nil
-            }
-            if !unchanged || retrying.contains(key) { result.append(change) }
-        }
-        wanted.apply(result)
-        return result
+        return changes + retries
     }
+
     public func status(of key: LFIBKey) -> InstallStatus {
         lock.lock()
         defer { lock.unlock() }
@@ -226,9 +201,8 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
             return
         }
         lock.lock()
-        let keys = Array(lfib.entries.keys)
+        let keys = Array(wanted.entries.keys)
         lock.unlock()
-        // Removing the LSPs removes the static routes' entries over them too.
         apply(keys.map { .remove($0) })
         reconcile()
         _ = writer.deleteRule(table: placement.ftnTable, priority: placement.ftnRulePriority, protocolNumber: placement.protocolNumber)

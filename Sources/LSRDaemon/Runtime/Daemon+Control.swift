@@ -52,10 +52,9 @@ extension Daemon {
         return try encoder.encode(ControlResponse(result: view))
     }
 
-    /// The LFIB with the static routes' push entries (customer prefixes over an LSP), each with
-    /// every backend's status.
+    /// The LFIB (static routes' push entries included), each entry with every backend's status.
     func lfibView() -> LFIBView {
-        LFIBView(entries: lfib.resolvingStaticRoutes(configuration.staticRoutes).sortedEntries.map { entry in
+        LFIBView(entries: lfib.sortedEntries.map { entry in
             var installed = LFIBView.Installed(kernel: false, userspace: false)
             var errors: [String] = []
             var packets: UInt64 = 0, bytes: UInt64 = 0

@@ -79,6 +79,7 @@ public final class Daemon: @unchecked Sendable {
         try loop.submit {
             try self.checkInterfacesExist()
             self.install(self.layers.setStatic(self.configuration.staticLSPs))
+            self.install(self.layers.setStaticRoutes(self.configuration.staticRoutes))
             self.process(.start)
         }.wait()
         logger.info("lsrd started", metadata: [
@@ -179,6 +180,7 @@ public final class Daemon: @unchecked Sendable {
                 }
                 self.configuration = fresh
                 self.install(self.layers.setStatic(fresh.staticLSPs))
+                self.install(self.layers.setStaticRoutes(fresh.staticRoutes))
                 self.process(.configurationChanged(fresh.engineConfiguration))
                 self.logger.info("configuration reloaded", metadata: ["file": "\(path)"])
             } catch {

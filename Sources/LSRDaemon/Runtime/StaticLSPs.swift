@@ -1,8 +1,10 @@
 // Operator-configured LSPs (like FRR's `mpls lsp` and `ip route ... label`): entries the LFIB
 // holds beside what LDP computed. A static entry wins over LDP's for the same key, and LDP's
-// comes back when the static one is removed.
+// comes back when the static one is removed. Over both, the static routes: customer prefixes
+// that borrow the FTN of a remote LER's loopback (see StaticRoute).
 
 import LDPCodec
+import MPLSForwarding
 import MPLSTables
 
 /// One configured static LSP hop: an incoming label (swap or pop) or an IPv4 prefix (push).
@@ -19,12 +21,16 @@ public struct StaticLSP: Hashable, Sendable, Codable {
     }
 }
 
-/// The LFIB the dataplanes get: LDP's entries overlaid with the static ones. Pure: it returns
-/// the changes to pass on and keeps both layers.
+/// The LFIB the dataplanes get: LDP's entries overlaid with the static LSPs, then the static
+/// routes resolved over that. Pure: it returns the changes to pass on and keeps the layers, so
+/// every dataplane and `lsrctl` see one and the same LFIB.
 public struct LayeredLFIB: Sendable {
     public private(set) var ldp = LFIB()
+    /// LDP's entries with the static LSPs in place: what the static routes resolve over.
+    public private(set) var base = LFIB()
     public private(set) var effective = LFIB()
     public private(set) var staticEntries: [LFIBKey: LFIBEntry] = [:]
+    public private(set) var staticRoutes: [StaticRoute] = []
 
     public init() {}
 
@@ -42,9 +48,7 @@ public struct LayeredLFIB: Sendable {
     /// LDP's changes; those under a static key are kept aside, the rest pass.
     public mutating func applyLDP(_ changes: [LFIBChange]) -> [LFIBChange] {
         ldp.apply(changes)
-        let passing = changes.filter { staticEntries[$0.key] == nil }
-        effective.apply(passing)
-        return passing
+        return settle(changes.filter { staticEntries[$0.key] == nil })
     }
 
     /// A new set of static LSPs (at start and on reload): the changes that get there.
@@ -54,11 +58,46 @@ public struct LayeredLFIB: Sendable {
         for key in staticEntries.keys.sorted() where wanted[key] == nil {
             changes.append(ldp.entries[key].map(LFIBChange.replace) ?? .remove(key))
         }
-        for (key, entry) in wanted.sorted(by: { $0.key < $1.key }) where effective.entries[key] != entry {
+        for (key, entry) in wanted.sorted(by: { $0.key < $1.key }) where base.entries[key] != entry {
             changes.append(.replace(entry))
         }
         staticEntries = wanted
-        effective.apply(changes)
-        return changes
+        return settle(changes)
+    }
+
+    /// A new set of static routes (at start and on reload): the changes that get there.
+    public mutating func setStaticRoutes(_ routes: [StaticRoute]) -> [LFIBChange] {
+        let previous = staticRoutes.map { LFIBKey.prefix($0.prefix) }
+        staticRoutes = routes
+        return settle([], alsoChecking: previous)
+    }
+
+    /// The effective changes for `changes` to the base: each changed key as it now resolves
+    /// (passed on even when unchanged, which is how an installer retries a failed entry), then
+    /// the static routes (and `alsoChecking`) whose entries moved with the LSPs under them.
+    /// Costs O(changes + static routes).
+    mutating func settle(_ changes: [LFIBChange], alsoChecking: [LFIBKey] = []) -> [LFIBChange] {
+        base.apply(changes)
+        guard !staticRoutes.isEmpty || !alsoChecking.isEmpty else {
+            effective.apply(changes)
+            return changes
+        }
+        let resolved = Dictionary(base.staticRouteEntries(staticRoutes).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        func target(_ key: LFIBKey) -> LFIBChange {
+            (resolved[key] ?? base.entries[key]).map(LFIBChange.replace) ?? .remove(key)
+        }
+        var result: [LFIBChange] = []
+        var seen = Set<LFIBKey>()
+        for change in changes where seen.insert(change.key).inserted { result.append(target(change.key)) }
+        for key in staticRoutes.map({ LFIBKey.prefix($0.prefix) }) + alsoChecking where seen.insert(key).inserted {
+            let change = target(key)
+            let unchanged = switch change {
+            case .replace(let entry): effective.entries[key] == entry
+            case .remove: effective.entries[key] == nil
+            }
+            if !unchanged { result.append(change) }
+        }
+        effective.apply(result)
+        return result
     }
 }
