@@ -392,7 +392,23 @@ public final class Lab {
             _ = try? Command.run(["ip", "netns", "delete", namespace], allowFailure: true)
             _ = try? Command.run(["rm", "-rf", "/var/run/frr/\(namespace)"], allowFailure: true)
         }
+        // ospfd writes its graceful-restart state to one file whatever its -N: the last ospfd
+        // to stop takes it away.
+        let ranOSPF = (try? String(contentsOfFile: "\(state)/igp", encoding: .utf8))?.hasPrefix("ospf") == true
+        if ranOSPF && !isRunning("/usr/lib/frr/ospfd") {
+            try? FileManager.default.removeItem(atPath: ospfStateFile)
+        }
         try? FileManager.default.removeItem(atPath: state)
+    }
+
+    public static let ospfStateFile = "/var/run/frr/ospfd-gr.json"
+
+    /// Whether any process runs `program`.
+    public static func isRunning(_ program: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.contains { entry in
+            Int32(entry) != nil && (try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8))?.hasPrefix(program + "\0") == true
+        }
     }
 
     public func down() throws { try Lab.down(prefix: prefix) }
