@@ -121,10 +121,12 @@ extension LabTopology {
             for (index, subnet) in customers.enumerated() {
                 lines.append("ip prefix-list customers seq \((index + 1) * 5) permit \(subnet)")
             }
-            lines += ["route-map core deny 10", " match ip address prefix-list customers", "exit",
-                      "route-map core permit 20", "exit", "ip protocol ospf route-map core", "!"]
+            lines += ["route-map core deny 10", " match ip address prefix-list customers", "!",
+                      "route-map core permit 20", "!", "ip protocol ospf route-map core", "!"]
         }
-        lines += ["interface lo", " ip ospf area 0", " ip ospf passive", "exit"]
+        // No `exit` after a block: ldpd reads the same file, and an `exit` after a block it
+        // does not know would leave configuration mode, and the rest of the file unread.
+        lines += ["interface lo", " ip ospf area 0", " ip ospf passive", "!"]
         for link in links.sorted(by: { $0.identifier < $1.identifier }) {
             guard let end = link.endpoint(of: node) else { continue }
             lines += ["interface \(end.interface)", " ip ospf area 0", " ip ospf cost 10"]
@@ -135,12 +137,12 @@ extension LabTopology {
             } else {
                 lines.append(" ip ospf passive")
             }
-            lines.append("exit")
+            lines.append("!")
         }
         // ospfd's defaults hold a new LSA back for up to 5 s and drop one that arrives within 1 s
         // of the last (a retransmission then brings it): seconds of convergence in a lab.
         lines += ["!", "router ospf", " ospf router-id \(loopback)", " timers throttle spf 0 50 500",
-                  " timers throttle lsa all 100", " timers lsa min-arrival 0", "exit"]
+                  " timers throttle lsa all 100", " timers lsa min-arrival 0", "!"]
         return lines.joined(separator: "\n") + "\n"
     }
 

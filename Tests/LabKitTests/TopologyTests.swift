@@ -86,8 +86,9 @@ import Testing
         // An LER installs the other LERs' customer subnets, as the static routes do; its own is passive.
         let pe1 = ring.ospfConfiguration(of: "pe1")
         #expect(!pe1.contains("route-map"))
-        #expect(pe1.contains("interface eth9\n ip ospf area 0\n ip ospf cost 10\n ip ospf passive\nexit"))
-        #expect(pe1.contains("interface lo\n ip ospf area 0\n ip ospf passive\nexit"))
+        #expect(pe1.contains("interface eth9\n ip ospf area 0\n ip ospf cost 10\n ip ospf passive\n!"))
+        #expect(pe1.contains("interface lo\n ip ospf area 0\n ip ospf passive\n!"))
+        #expect(!pe1.contains("exit"), "ldpd, reading the same file, would leave configuration mode at an exit")
         #expect(ring.ospfConfiguration(of: "ce1").isEmpty)
     }
 
