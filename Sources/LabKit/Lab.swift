@@ -94,15 +94,30 @@ public final class Lab {
     public let binaries: String
     /// lsrd's `dataplane:` setting (nil: lsrd's default, auto).
     public let dataplane: String?
+    /// Where the routers' IP routes come from.
+    public let igp: LabTopology.IGP
     public var stateDirectory: String { Lab.stateDirectory(prefix: prefix) }
 
     public static func stateDirectory(prefix: String) -> String { "/run/lsrlab/\(prefix)" }
 
-    public init(prefix: String, topology: LabTopology, binaries: String, dataplane: String? = nil) {
+    /// `igp` overrides the topology file's.
+    public init(prefix: String, topology: LabTopology, binaries: String, dataplane: String? = nil, igp: LabTopology.IGP? = nil) {
         self.prefix = prefix
         self.topology = topology
         self.binaries = binaries
         self.dataplane = dataplane
+        self.igp = igp ?? topology.igp
+    }
+
+    /// The lab that `up` brought up, from its state directory.
+    public static func running(prefix: String, binaries: String) throws -> Lab {
+        let state = stateDirectory(prefix: prefix)
+        guard let path = try? String(contentsOfFile: "\(state)/topology", encoding: .utf8) else {
+            throw LabError("lab '\(prefix)' is not up")
+        }
+        let igp = (try? String(contentsOfFile: "\(state)/igp", encoding: .utf8))
+            .flatMap { LabTopology.IGP(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return Lab(prefix: prefix, topology: try LabTopology.load(path: path), binaries: binaries, igp: igp)
     }
 
     public func namespace(_ node: String) -> String { "\(prefix)-\(node)" }
@@ -116,21 +131,26 @@ public final class Lab {
 
     // MARK: Up
 
-    public func up(topologyPath: String) throws {
+    /// Brings the lab up. With OSPF, lsrd starts once OSPF has converged or `igpTimeout` has
+    /// passed: LDP's sessions run between loopbacks that OSPF routes, and a connection that
+    /// finds no route costs a 15 s backoff. Returns what keeps OSPF from having converged.
+    @discardableResult
+    public func up(topologyPath: String, igpTimeout: Double = 60) throws -> [String] {
         guard !FileManager.default.fileExists(atPath: stateDirectory) else {
             throw LabError("lab '\(prefix)' is already up: run 'down' first (or use another --prefix)")
         }
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         try topologyPath.write(toFile: "\(stateDirectory)/topology", atomically: true, encoding: .utf8)
+        try "\(igp.rawValue)\n".write(toFile: "\(stateDirectory)/igp", atomically: true, encoding: .utf8)
         do {
-            try build()
+            return try build(igpTimeout: igpTimeout)
         } catch {
             try? down()
             throw error
         }
     }
 
-    func build() throws {
+    func build(igpTimeout: Double) throws -> [String] {
         for node in topology.nodes {
             try Command.run(["ip", "netns", "add", namespace(node.name)])
             try exec(node.name, ["ip", "link", "set", "lo", "up"])
@@ -152,15 +172,16 @@ public final class Lab {
                               allowFailure: true)
             }
         }
-        for node in topology.nodes where node.software == .lsrd || node.role == .ce {
+        // CEs keep their default route whatever the routers run.
+        for node in topology.nodes where node.role == .ce || (node.software == .lsrd && igp == .static) {
             for route in topology.routes(of: node.name) { try exec(node.name, ["ip"] + route.ipArguments) }
         }
-        for router in topology.routers {
-            switch router.software {
-            case .lsrd: try startLSRD(router.name)
-            case .frr: try startFRR(router.name)
-            }
-        }
+        // zebra before lsrd: at its start zebra deletes the routes of FRR's protocols it finds,
+        // and lsrd's protocol number, 193, is FRR's ldp.
+        for router in topology.routers where router.software == .frr || igp == .ospf { try startFRR(router.name) }
+        let problems = igp == .ospf ? try waitForOSPF(timeout: igpTimeout) : []
+        for router in topology.routers where router.software == .lsrd { try startLSRD(router.name) }
+        return problems
     }
 
     func startLSRD(_ node: String) throws {
@@ -212,7 +233,8 @@ public final class Lab {
     }
 
     /// Takes a link down or up (both ends) and, as an IGP would, replaces every node's static
-    /// routes with the shortest paths over the links left.
+    /// routes with the shortest paths over the links left. With OSPF only the CEs' static routes
+    /// are replaced: ospfd reconverges by itself.
     public func setLink(_ name: String, up: Bool) throws {
         let link = try topology.link(named: name)
         let before = downLinks
@@ -220,7 +242,7 @@ public final class Lab {
         if up { after.remove(link.identifier) } else { after.insert(link.identifier) }
         for end in [link.a, link.b] { try exec(end.node, ["ip", "link", "set", end.interface, up ? "up" : "down"]) }
         try after.sorted().map { $0 + "\n" }.joined().write(toFile: downLinksPath, atomically: true, encoding: .utf8)
-        for node in topology.nodes { try replaceRoutes(of: node, from: before, to: after) }
+        for node in topology.nodes where igp == .static || node.role == .ce { try replaceRoutes(of: node, from: before, to: after) }
     }
 
     /// Brings a node's routes from those of the `before` topology to those of `after`.
@@ -250,43 +272,88 @@ public final class Lab {
     var frrDirectory: String { "\(stateDirectory)/frr" }
     func frrSocketDirectory(_ node: String) -> String { "/var/run/frr/\(namespace(node))" }
 
+    /// FRR in a router: zebra, and ospfd (igp ospf) or staticd (an FRR router's static routes);
+    /// ldpd in an FRR router.
     func startFRR(_ node: String) throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/ldpd") else {
-            throw LabError("node \(node) runs FRR, which is not installed (apt-get install frr)")
+        let router = topology.node(node)!
+        var daemons = ["zebra", igp == .ospf ? "ospfd" : "staticd"]
+        if router.software == .frr { daemons.append("ldpd") }
+        for daemon in daemons where !FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/\(daemon)") {
+            throw LabError("node \(node) runs FRR's \(daemon), which is not installed (apt-get install frr)")
         }
         let directory = "\(frrDirectory)/\(node)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let loopback = topology.node(node)!.loopback!
-        let routes = topology.routes(of: node).flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } }
-        let interfaces = topology.ldpInterfaces(of: node).map {
-            "  interface \($0)\n   discovery hello interval 1\n   discovery hello holdtime 3\n  exit"
-        }
-        let configuration = """
+        let loopback = router.loopback!
+        var configuration = """
             frr defaults traditional
             hostname \(node)
             log file \(directory)/frr.log informational
             !
-            \(routes.joined(separator: "\n"))
-            !
-            mpls ldp
-             router-id \(loopback)
-             !
-             address-family ipv4
-              discovery transport-address \(loopback)
-            \(interfaces.joined(separator: "\n"))
-             exit-address-family
-            exit
-            !
+
             """
+        if igp == .ospf {
+            configuration += topology.ospfConfiguration(of: node)
+        } else {
+            configuration += topology.routes(of: node).flatMap { route in
+                route.nextHops.map { "ip route \(route.prefix) \($0.address)\n" }
+            }.joined()
+        }
+        if router.software == .frr {
+            let interfaces = topology.ldpInterfaces(of: node).map {
+                "  interface \($0)\n   discovery hello interval 1\n   discovery hello holdtime 3\n  exit"
+            }
+            configuration += """
+                !
+                mpls ldp
+                 router-id \(loopback)
+                 !
+                 address-family ipv4
+                  discovery transport-address \(loopback)
+                \(interfaces.joined(separator: "\n"))
+                 exit-address-family
+                exit
+                !
+
+                """
+        }
         try configuration.write(toFile: "\(directory)/frr.conf", atomically: true, encoding: .utf8)
         try Command.run(["chown", "-R", "frr:frr", frrDirectory])
         try Command.run(["mkdir", "-p", frrSocketDirectory(node)])
         try Command.run(["chown", "frr:frr", frrSocketDirectory(node)])
-        for daemon in ["zebra", "staticd", "ldpd"] {
+        for daemon in daemons {
             try Command.spawnDetached(["ip", "netns", "exec", namespace(node), "/usr/lib/frr/\(daemon)", "-d", "-N", namespace(node),
                                        "-f", "\(directory)/frr.conf", "-i", "\(directory)/\(daemon).pid"],
                                       log: "\(directory)/\(daemon).out", wait: true)
         }
+    }
+
+    /// Polls until OSPF has converged; returns what is still missing at the deadline.
+    public func waitForOSPF(timeout: Double) throws -> [String] {
+        let deadline = Date().addingTimeInterval(timeout)
+        var problems = try ospfProblems()
+        while !problems.isEmpty && Date() < deadline {
+            usleep(200_000)
+            problems = try ospfProblems()
+        }
+        return problems
+    }
+
+    /// What keeps OSPF from having converged: each router needs a route in its kernel table,
+    /// from ospfd through zebra, to every other router's loopback.
+    public func ospfProblems() throws -> [String] {
+        var problems: [String] = []
+        for router in topology.routers {
+            let json = try exec(router.name, ["ip", "-j", "-4", "route", "show", "table", "main", "proto", "ospf"])
+            let routes = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] ?? []
+            let destinations = Set(routes.compactMap { $0["dst"] as? String })
+            for other in topology.routers where other.name != router.name {
+                let loopback = other.loopback!.description
+                if !destinations.contains(loopback) && !destinations.contains("\(loopback)/32") {
+                    problems.append("\(router.name) has no OSPF route to \(other.name) (\(loopback))")
+                }
+            }
+        }
+        return problems
     }
 
     public func vtysh(_ node: String, _ command: String) throws -> String {
@@ -325,7 +392,23 @@ public final class Lab {
             _ = try? Command.run(["ip", "netns", "delete", namespace], allowFailure: true)
             _ = try? Command.run(["rm", "-rf", "/var/run/frr/\(namespace)"], allowFailure: true)
         }
+        // ospfd writes its graceful-restart state to one file whatever its -N: the last ospfd
+        // to stop takes it away.
+        let ranOSPF = (try? String(contentsOfFile: "\(state)/igp", encoding: .utf8))?.hasPrefix("ospf") == true
+        if ranOSPF && !isRunning("/usr/lib/frr/ospfd") {
+            try? FileManager.default.removeItem(atPath: ospfStateFile)
+        }
         try? FileManager.default.removeItem(atPath: state)
+    }
+
+    public static let ospfStateFile = "/var/run/frr/ospfd-gr.json"
+
+    /// Whether any process runs `program`.
+    public static func isRunning(_ program: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.contains { entry in
+            Int32(entry) != nil && (try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8))?.hasPrefix(program + "\0") == true
+        }
     }
 
     public func down() throws { try Lab.down(prefix: prefix) }

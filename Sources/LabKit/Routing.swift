@@ -1,6 +1,7 @@
 // Static routes for a lab, as an IGP would compute them: shortest paths over the core links,
 // every equal-cost next hop kept (ECMP). Core routers carry no customer routes (a BGP-free
-// core); each LER reaches the other LERs' customer networks through them.
+// core); each LER reaches the other LERs' customer networks through them. With `igp: ospf`,
+// FRR's ospfd computes the same routes from the configuration written here.
 
 import LDPCodec
 
@@ -103,6 +104,46 @@ extension LabTopology {
             let hops = nextHops(from: node, toward: owners, excluding: down)
             return hops.isEmpty ? nil : StaticRoute(prefix: prefix, nextHops: hops)
         }.sorted { $0.prefix < $1.prefix }
+    }
+
+    /// zebra's and ospfd's configuration of a router (igp ospf): area 0 point-to-point on the
+    /// core links, with 1 s hellos and a 4 s dead interval; the loopback and the customer subnets
+    /// passive. Every link costs the same, so OSPF's paths are the static mode's (hop counts,
+    /// ECMP). An LSR keeps the customer subnets out of its kernel table, as in the static mode
+    /// (a BGP-free core): lsrd learns what the kernel has.
+    public func ospfConfiguration(of node: String) -> String {
+        guard let router = self.node(node), let loopback = router.loopback else { return "" }
+        // Plain multipath routes, not kernel nexthop objects: when a link goes down the kernel
+        // drops its next hop from a shared object, and zebra 8.4 never puts it back.
+        var lines = ["no zebra nexthop kernel enable", "!"]
+        let customers = customerEdges.compactMap { attachment(of: $0.name)?.link.subnet }.sorted()
+        if router.role == .lsr && !customers.isEmpty {
+            for (index, subnet) in customers.enumerated() {
+                lines.append("ip prefix-list customers seq \((index + 1) * 5) permit \(subnet)")
+            }
+            lines += ["route-map core deny 10", " match ip address prefix-list customers", "!",
+                      "route-map core permit 20", "!", "ip protocol ospf route-map core", "!"]
+        }
+        // No `exit` after a block: ldpd reads the same file, and an `exit` after a block it
+        // does not know would leave configuration mode, and the rest of the file unread.
+        lines += ["interface lo", " ip ospf area 0", " ip ospf passive", "!"]
+        for link in links.sorted(by: { $0.identifier < $1.identifier }) {
+            guard let end = link.endpoint(of: node) else { continue }
+            lines += ["interface \(end.interface)", " ip ospf area 0", " ip ospf cost 10"]
+            if isCoreLink(link) {
+                // Fast enough that `link down` reconverges well within LDP's hold time.
+                lines += [" ip ospf network point-to-point", " ip ospf hello-interval 1", " ip ospf dead-interval 4",
+                          " ip ospf retransmit-interval 1"]
+            } else {
+                lines.append(" ip ospf passive")
+            }
+            lines.append("!")
+        }
+        // ospfd's defaults hold a new LSA back for up to 5 s and drop one that arrives within 1 s
+        // of the last (a retransmission then brings it): seconds of convergence in a lab.
+        lines += ["!", "router ospf", " ospf router-id \(loopback)", " timers throttle spf 0 50 500",
+                  " timers throttle lsa all 100", " timers lsa min-arrival 0", "!"]
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// The LDP interfaces of a router: its core links.

@@ -20,6 +20,14 @@ public struct LabTopology: Equatable, Sendable {
         case lsrd, frr
     }
 
+    /// How the routers learn their IP routes.
+    public enum IGP: String, Sendable, CaseIterable {
+        /// Shortest paths computed from the topology, installed as static routes.
+        case `static`
+        /// FRR's zebra and ospfd on every router.
+        case ospf
+    }
+
     public struct Node: Equatable, Sendable {
         public var name: String
         public var role: Role
@@ -65,6 +73,8 @@ public struct LabTopology: Equatable, Sendable {
     public var name: String
     public var nodes: [Node]
     public var links: [Link]
+    /// The file's `igp` (the command line may choose another).
+    public var igp: IGP = .static
 
     public func node(_ name: String) -> Node? { nodes.first { $0.name == name } }
 
@@ -125,9 +135,16 @@ extension LabTopology {
         }
         guard let mapping = root?.mapping else { throw fail(nil, "expected keys name, nodes and links") }
         for key in mapping.keys {
-            guard let name = key.string, ["name", "nodes", "links"].contains(name) else {
-                throw fail(key.string, "unknown key (known keys: name, nodes, links)")
+            guard let name = key.string, ["name", "nodes", "links", "igp"].contains(name) else {
+                throw fail(key.string, "unknown key (known keys: name, nodes, links, igp)")
             }
+        }
+        var igp = IGP.static
+        if let node = mapping["igp"] {
+            guard let text = node.string, let chosen = IGP(rawValue: text) else {
+                throw fail("igp", "must be static or ospf, not '\(node.string ?? "?")'")
+            }
+            igp = chosen
         }
         let name = mapping["name"]?.string ?? ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         guard let nodeMapping = mapping["nodes"]?.mapping, !nodeMapping.isEmpty else { throw fail("nodes", "missing or empty") }
@@ -212,7 +229,7 @@ extension LabTopology {
             }
             links.append(link)
         }
-        let topology = LabTopology(name: name, nodes: nodes.sorted { $0.name < $1.name }, links: links)
+        let topology = LabTopology(name: name, nodes: nodes.sorted { $0.name < $1.name }, links: links, igp: igp)
         for ce in topology.customerEdges {
             let attachments = links.filter { $0.a.node == ce.name || $0.b.node == ce.name }
             guard attachments.count == 1, topology.attachment(of: ce.name) != nil else {

@@ -19,13 +19,7 @@ struct LabOptions: ParsableArguments {
     }
 
     /// The running lab, from its saved topology path.
-    func runningLab() throws -> Lab {
-        let state = Lab.stateDirectory(prefix: prefix)
-        guard let path = try? String(contentsOfFile: "\(state)/topology", encoding: .utf8) else {
-            throw LabError("lab '\(prefix)' is not up")
-        }
-        return Lab(prefix: prefix, topology: try LabTopology.load(path: path), binaries: absolute(binaries))
-    }
+    func runningLab() throws -> Lab { try Lab.running(prefix: prefix, binaries: absolute(binaries)) }
 }
 
 func absolute(_ path: String) -> String {
@@ -66,11 +60,13 @@ struct Check: ParsableCommand {
 }
 
 struct Up: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Bring up a topology and wait until LDP has converged.")
+    static let configuration = CommandConfiguration(abstract: "Bring up a topology and wait until OSPF (with --igp ospf) and LDP have converged.")
     @Argument(help: "A topology name in topologies/ (default line3) or a file.") var topology: String?
     @OptionGroup var options: LabOptions
     @Option(help: "Seconds to wait for every session.") var timeout: Double = 60
     @Option(help: "lsrd's dataplane: kernel, userspace, both or auto (default: lsrd's, auto).") var dataplane: String?
+    @Option(help: "The routers' IP routes: static (computed from the topology) or ospf (FRR's ospfd in every router); default: the topology's igp, else static.")
+    var igp: LabTopology.IGP?
 
     func validate() throws {
         if let dataplane, !["kernel", "userspace", "both", "auto"].contains(dataplane) {
@@ -82,9 +78,14 @@ struct Up: ParsableCommand {
         do {
             let path = topologyPath(topology)
             let lab = Lab(prefix: options.prefix, topology: try LabTopology.load(path: path), binaries: absolute(options.binaries),
-                          dataplane: dataplane)
-            try lab.up(topologyPath: path)
-            print("lab '\(options.prefix)' (\(lab.topology.name)): \(lab.topology.nodes.count) nodes, \(lab.topology.links.count) links; waiting for LDP...")
+                          dataplane: dataplane, igp: igp)
+            // With OSPF, lsrd starts once every router routes every loopback.
+            let ospfProblems = try lab.up(topologyPath: path, igpTimeout: timeout)
+            var summary = "lab '\(options.prefix)' (\(lab.topology.name)): \(lab.topology.nodes.count) nodes, \(lab.topology.links.count) links"
+            if lab.igp == .ospf {
+                summary += ospfProblems.isEmpty ? "; OSPF converged" : "; OSPF has not converged (\(ospfProblems.joined(separator: "; ")))"
+            }
+            print(summary + "; waiting for LDP...")
             let converged = try waitForSessions(lab, timeout: timeout)
             print(converged ? "LDP converged." : "not every LDP session is OPERATIONAL yet (see 'status').")
             // Show label switching: the first two CEs ping each other across the core, and the
@@ -144,6 +145,7 @@ func waitForSessions(_ lab: Lab, timeout: Double) throws -> Bool {
 func printStatus(_ lab: Lab) throws {
     for router in lab.topology.routers {
         print("\n=== \(router.name) \(router.loopback.map { "(\($0))" } ?? "")\(router.software == .frr ? " [FRR]" : "")")
+        if lab.igp == .ospf { print((try? lab.vtysh(router.name, "show ip ospf neighbor")) ?? "") }
         switch router.software {
         case .lsrd:
             for command in [["show", "ldp", "neighbor"], ["show", "lfib"]] {
@@ -175,7 +177,11 @@ struct Status: ParsableCommand {
         do {
             let lab = try options.runningLab()
             let (up, expected) = try sessionsUp(lab)
-            print("lab '\(options.prefix)' (\(lab.topology.name)): \(up)/\(expected) LDP session ends OPERATIONAL")
+            print("lab '\(options.prefix)' (\(lab.topology.name), igp \(lab.igp.rawValue)): \(up)/\(expected) LDP session ends OPERATIONAL")
+            if lab.igp == .ospf {
+                let problems = try lab.ospfProblems()
+                print(problems.isEmpty ? "OSPF: every router routes every loopback" : "OSPF: \(problems.joined(separator: "; "))")
+            }
             try printStatus(lab)
         } catch { fail(error) }
     }
@@ -340,7 +346,7 @@ struct Restart: ParsableCommand {
 struct LinkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "link",
-        abstract: "Take a link down or up and recompute every node's routes: link p1-p2 down, link p1:eth1 up")
+        abstract: "Take a link down or up and recompute every node's static routes (OSPF reconverges itself): link p1-p2 down, link p1:eth1 up")
     enum State: String, ExpressibleByArgument { case up, down }
     @OptionGroup var options: LabOptions
     @Argument(help: "A link: A-B, or A:IF where two links join A and B.") var link: String
@@ -354,3 +360,5 @@ struct LinkCommand: ParsableCommand {
         } catch { fail(error) }
     }
 }
+
+extension LabTopology.IGP: ExpressibleByArgument {}

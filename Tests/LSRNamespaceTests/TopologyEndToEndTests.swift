@@ -113,6 +113,103 @@ struct TopologyEndToEndTests {
 
     func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
 
+    // MARK: OSPF
+
+    /// ring4 with FRR's zebra and ospfd in every router instead of static routes (`--igp ospf`):
+    /// lsrd learns OSPF's routes from the kernel, as in production. The routes are ospfd's and
+    /// the ones the topology calls for (no customer routes in the core), the LFIBs are the static
+    /// mode's, and OSPF alone reroutes around a lost link (`link` writes no route).
+    @Test func ring4WithOSPF() throws {
+        let lab = try RunningLab(topology: "ring4", prefix: "osp")
+        _ = try lab.lsrlab(["down"])
+        var isUp = true
+        defer { if isUp { _ = try? lab.lsrlab(["down"]) } }
+        let started = Date()
+        let up = try lab.lsrlab(["up", lab.topologyPath, "--igp", "ospf", "--dataplane", "userspace", "--timeout", "60"])
+        try #require(up.status == 0 && up.output.contains("OSPF converged") && up.output.contains("LDP converged."), "\(up.output)")
+        let full = LabExpectation(lab.topology)
+        let converged = try lab.waitUntilNone("LFIBs as the topology predicts", timeout: 30) {
+            try lab.sessionProblems(full) + lab.lfibProblems(full)
+        }
+        var timings = ["up \(seconds(Date().timeIntervalSince(started)))", "LFIBs +\(seconds(converged))"]
+        #expect(try ospfRouteProblems(lab, full).isEmpty)
+        try lab.waitUntilNone("every CE pair answering pings", timeout: 20) { try lab.pingProblems(count: 1) }
+        #expect(try lab.pingProblems(count: Self.echoes).isEmpty)
+        let status = try lab.lsrlab(["status"])
+        #expect(status.status == 0 && status.output.contains("(ring4, igp ospf)") && status.output.contains("Full/"), "\(status.output)")
+
+        let link = try lab.topology.link(named: "pe1-p1")
+        let reduced = LabExpectation(lab.topology, down: [link.identifier])
+        let down = try lab.lsrlab(["link", "pe1-p1", "down"])
+        try #require(down.status == 0, "\(down.output)")
+        let downAt = Date()
+        try lab.waitUntilNone("OSPF and LDP reconverged without pe1-p1", timeout: Self.holdTime) {
+            try ospfRouteProblems(lab, reduced) + lab.sessionProblems(reduced) + lab.lfibProblems(reduced) + staleUses(of: link, in: lab)
+        }
+        try lab.waitUntilNone("pings without pe1-p1", timeout: max(1, Self.holdTime - Date().timeIntervalSince(downAt))) {
+            try lab.pingProblems(count: 1)
+        }
+        timings.append("pe1-p1 down: reconverged and pinging in \(seconds(Date().timeIntervalSince(downAt)))")
+        #expect(try lab.pingProblems(count: Self.echoes).isEmpty)
+
+        let restored = try lab.lsrlab(["link", "pe1-p1", "up"])
+        try #require(restored.status == 0, "\(restored.output)")
+        let upAt = Date()
+        try lab.waitUntilNone("OSPF and LDP reconverged with pe1-p1 back", timeout: Self.holdTime) {
+            try ospfRouteProblems(lab, full) + lab.sessionProblems(full) + lab.lfibProblems(full)
+        }
+        try lab.waitUntilNone("pings with pe1-p1 back", timeout: Self.holdTime) { try lab.pingProblems(count: 1) }
+        timings.append("pe1-p1 up: \(seconds(Date().timeIntervalSince(upAt)))")
+
+        // zebra and ospfd of every router, by the PIDs they wrote: running now, gone after `down`.
+        var daemons: [(what: String, pid: Int32)] = []
+        for router in lab.topology.routers {
+            for daemon in ["zebra", "ospfd"] {
+                let file = "\(lab.stateDirectory)/frr/\(router.name)/\(daemon).pid"
+                let pid = try #require(Int32(try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+                let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                #expect(command.contains("/usr/lib/frr/\(daemon)"), "\(router.name): \(daemon) (\(pid)) is not running")
+                daemons.append(("\(router.name)'s \(daemon)", pid))
+            }
+        }
+        try checkDownLeavesNothing(lab)
+        isUp = false
+        for daemon in daemons { #expect(kill(daemon.pid, 0) != 0, "\(daemon.what) (\(daemon.pid)) survived 'down'") }
+        // ospfd's one file outside the lab's directories, shared by every ospfd on the machine.
+        if !Lab.isRunning("/usr/lib/frr/ospfd") { #expect(!FileManager.default.fileExists(atPath: Lab.ospfStateFile)) }
+        timings.append("total \(seconds(Date().timeIntervalSince(started)))")
+        print("ring4 with OSPF: \(timings.joined(separator: ", "))")
+    }
+
+    /// Every router's kernel routes against the expectation's: besides the connected ones, exactly
+    /// a route per prefix it routes, from ospfd (protocol ospf), through every expected next hop.
+    func ospfRouteProblems(_ lab: RunningLab, _ expectation: LabExpectation) throws -> [String] {
+        var problems: [String] = []
+        for router in lab.topology.routers {
+            let json = try lab.exec(router.name, ["ip", "-j", "-4", "route", "show", "table", "main"])
+            let routes = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
+            var actual: [String: Set<String>] = [:]
+            for route in routes where route["protocol"] as? String != "kernel" {
+                var prefix = route["dst"] as? String ?? "?"
+                if !prefix.contains("/") { prefix += "/32" }
+                if route["protocol"] as? String != "ospf" {
+                    problems.append("\(router.name): \(prefix) has protocol \(route["protocol"] ?? "none"), not ospf")
+                }
+                let hops = route["nexthops"] as? [[String: Any]] ?? [route]
+                actual[prefix] = Set(hops.map { "\($0["gateway"] ?? "-")%\($0["dev"] ?? "-")" })
+            }
+            var expected: [String: Set<String>] = [:]
+            for (prefix, owners) in expectation.routedPrefixes(of: router.name) {
+                let hops = expectation.nextHops(of: router.name, toward: owners)
+                if !hops.isEmpty { expected[prefix] = Set(hops.map { "\($0.address)%\($0.interface)" }) }
+            }
+            for prefix in Set(actual.keys).union(expected.keys).sorted() where actual[prefix] != expected[prefix] {
+                problems.append("\(router.name): \(prefix) via \(actual[prefix]?.sorted() ?? []), expected \(expected[prefix]?.sorted() ?? [])")
+            }
+        }
+        return problems
+    }
+
     /// LFIB next hops still on either end of a link that is down.
     func staleUses(of link: LabTopology.Link, in lab: RunningLab) throws -> [String] {
         try [link.a, link.b].filter { lab.lsrdRouters.contains($0.node) }.flatMap { end in

@@ -60,6 +60,41 @@ import Testing
         #expect(!line.lsrdConfiguration(of: "p1", controlSocket: "/run/x.sock").contains("static-routes"), "LSRs carry no customer routes")
     }
 
+    @Test func igpKeyChoosesTheRoutingAndTheCommandLineWins() throws {
+        let links = "links:\n  - { a: a:eth0, b: b:eth0, subnet: 10.0.0.0/24 }\n"
+        let plain = try LabTopology.parse(Self.base + links, file: "t.yaml")
+        #expect(plain.igp == .static)
+        let ospf = try LabTopology.parse("igp: ospf\n" + Self.base + links, file: "t.yaml")
+        #expect(ospf.igp == .ospf)
+        #expect(try LabTopology.parse("igp: static\n" + Self.base + links, file: "t.yaml").igp == .static)
+        #expect(Lab(prefix: "t", topology: ospf, binaries: "/b").igp == .ospf)
+        #expect(Lab(prefix: "t", topology: ospf, binaries: "/b", igp: .static).igp == .static)
+        #expect(Lab(prefix: "t", topology: plain, binaries: "/b", igp: .ospf).igp == .ospf)
+        for bad in ["isis", "OSPF", "[ospf]"] {
+            #expect {
+                _ = try LabTopology.parse("igp: \(bad)\n" + Self.base + links, file: "t.yaml")
+            } throws: { error in
+                "\(error)".hasPrefix("t.yaml: igp: must be static or ospf")
+            }
+        }
+    }
+
+    @Test func ospfConfigurationKeepsCustomerRoutesOutOfTheCore() throws {
+        let ring = try LabTopology.load(path: "\(Self.topologiesDirectory)/ring4.yaml")
+        let p1 = ring.ospfConfiguration(of: "p1")
+        #expect(p1.contains("ospf router-id 10.255.0.2"))
+        #expect(p1.contains("ip prefix-list customers seq 5 permit 192.168.1.0/24\nip prefix-list customers seq 10 permit 192.168.2.0/24\n"))
+        #expect(p1.contains("ip protocol ospf route-map core"))
+        #expect(p1.contains("interface eth0\n ip ospf area 0\n ip ospf cost 10\n ip ospf network point-to-point\n ip ospf hello-interval 1\n ip ospf dead-interval 4\n"))
+        // An LER installs the other LERs' customer subnets, as the static routes do; its own is passive.
+        let pe1 = ring.ospfConfiguration(of: "pe1")
+        #expect(!pe1.contains("route-map"))
+        #expect(pe1.contains("interface eth9\n ip ospf area 0\n ip ospf cost 10\n ip ospf passive\n!"))
+        #expect(pe1.contains("interface lo\n ip ospf area 0\n ip ospf passive\n!"))
+        #expect(!pe1.contains("exit"), "ldpd, reading the same file, would leave configuration mode at an exit")
+        #expect(ring.ospfConfiguration(of: "ce1").isEmpty)
+    }
+
     struct BadTopology: Sendable, CustomTestStringConvertible {
         var yaml: String
         var expected: String
