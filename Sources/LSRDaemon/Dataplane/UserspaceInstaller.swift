@@ -181,7 +181,8 @@ public final class UserspaceInstaller: LFIBInstaller, @unchecked Sendable {
                 detail["drop-\(reason)"] = (carriedDrops[reason] ?? 0) + liveSnapshots.reduce(0) { $0 + $1.drops(reason) }
             }
             let state = started
-                ? "forwarding on \(receiving.count) interface(s), \(threads.count) thread(s), \(engine.polling.rawValue) polling"
+                ? "forwarding on \(receiving.count) interface(s)\(ingress.isEmpty ? "" : " and \(ingress.count) customer interface(s)"), "
+                    + "\(threads.count) thread(s), \(engine.polling.rawValue) polling"
                 : "idle (no interface yet)"
             var drift = socketErrors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
             if let tunnelError { drift.append("\(tunnelName): \(tunnelError)") }
