@@ -29,7 +29,7 @@ let package = Package(
         // Sans-I/O LDP protocol engine: discovery, sessions, label distribution, LIB → LFIB deltas.
         .target(name: "LDPEngine", dependencies: ["LDPCodec", "MPLSTables"]),
         // Throughput and convergence figures (a benchmark, not a test).
-        .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine", "MPLSTables", "CLinuxShims"], path: "Sources/LDPBench"),
+        .executableTarget(name: "ldp-bench", dependencies: ["LDPCodec", "LDPEngine", "MPLSTables", "MPLSForwarding", "CLinuxShims"], path: "Sources/LDPBench"),
         // Kernel route install rate against `ip -batch` (run inside a namespace or the test VM).
         .executableTarget(name: "lsr-kernel-bench", dependencies: ["LSRDaemon", "LDPCodec", "MPLSTables",
                                                                   .product(name: "Logging", package: "swift-log")],

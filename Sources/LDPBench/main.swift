@@ -11,6 +11,7 @@ import CLinuxShims
 import Glibc
 import LDPCodec
 import LDPEngine
+import MPLSForwarding
 import MPLSTables
 
 // MARK: - Measurement helpers
@@ -120,6 +121,7 @@ struct Pair {
     var connectionPeer: [Int: [ConnectionID: ConnectionID]] = [0: [:], 1: [:]]
     var nextIncoming: UInt64 = 1
     var lfib = [LFIB(), LFIB()]
+    var lfibBatches = [0, 0]
     let linkAddresses = [IPv4Address(10, 0, 0, 1), IPv4Address(10, 0, 0, 2)]
     let loopbacks = [IPv4Address(1, 1, 1, 1), IPv4Address(2, 2, 2, 2)]
     var outputsHandled = 0
@@ -187,6 +189,7 @@ struct Pair {
             }
         case .lfib(let changes):
             lfib[index].apply(changes)
+            lfibBatches[index] += 1
         case .setGTSM, .setMD5Key, .armTimer, .cancelTimer, .event:
             break
         }
@@ -207,6 +210,7 @@ func benchmarkConvergence(fecs: Int) {
     let swaps = pair.lfib[1].entries.values.filter { $0.action == .swap }.count
     print("  receiver: \(pushes) push, \(swaps) swap entries")
     // Count only what the engines keep: drop the LFIB copies and the queue first.
+    let converged = pair.lfib[1]
     pair.lfib = [LFIB(), LFIB()]
     pair.queue = []
     let engineHeap = heapInUse() - heapBefore
@@ -214,6 +218,23 @@ func benchmarkConvergence(fecs: Int) {
     print("convergence: \(fecs) FECs, 2 engines: \(twoDecimals(elapsed)) s CPU, LFIB entries at the receiver \(entries)")
     print("  engine heap after convergence: \(engineHeap / 1024) KiB, \(Int(perFEC)) bytes per FEC per engine; peak RSS \(peakResidentKiB() / 1024) MiB")
     withExtendedLifetime(pair) {}
+    benchmarkSnapshot(lfib: converged, batches: pair.lfibBatches[1])
+}
+
+/// The userspace dataplane builds an immutable snapshot from the whole LFIB for each batch of
+/// changes: what one build of the converged LFIB costs, and how many batches convergence took.
+func benchmarkSnapshot(lfib: LFIB, batches: Int) {
+    let interfaces = [ForwardingInterface(name: "eth0", index: 2, mac: 0x02_00_00_00_00_01, mtu: 1500)]
+    let neighbors = [ForwardingNeighbor(interfaceIndex: 2, address: IPv4Address(10, 0, 0, 1), mac: 0x02_00_00_00_00_02)]
+    let options = ForwardingOptions(localAddress: IPv4Address(10, 0, 0, 2))
+    let rounds = 5
+    let start = cpuSeconds()
+    for _ in 0..<rounds {
+        withExtendedLifetime(ForwardingSnapshot(lfib: lfib, interfaces: interfaces, neighbors: neighbors, options: options)) {}
+    }
+    let perBuild = (cpuSeconds() - start) / Double(rounds)
+    print("  userspace snapshot of \(lfib.entries.count) entries: \(twoDecimals(perBuild * 1000)) ms CPU to build; "
+          + "the receiver's LFIB came in \(batches) batches")
 }
 
 benchmarkCodec(seconds: seconds)
