@@ -21,7 +21,7 @@
 //   labels-for: all                    # all, host-routes, or a list of prefixes
 //   dataplane: auto                    # kernel, userspace, both, auto
 //   kernel:                            # the kernel dataplane (kernel, both, auto)
-//     platform-labels: 100000          # sets net.mpls.platform_labels (default: when 0, label-range's end + 1)
+//     platform-labels: 100000          # sets net.mpls.platform_labels (default: when 0, label-range's end + 1, at most 1048575)
 //     mpls-input: true                 # sets net.mpls.conf.<if>.input=1 on LDP interfaces
 //     keep-routes: false               # leave the routes in the kernel at shutdown
 //     ftn-table: 193                   # IPv4 table of labelled (push) routes
@@ -66,6 +66,8 @@ public struct KernelDataplaneOptions: Codable, Sendable, Equatable {
     public var keepRoutes = false
     public var ftnTable: UInt32 = 193
     public var ftnRulePriority: UInt32 = 1000
+    /// The most net.mpls.platform_labels the kernel takes: 2^20 - 1 (labels 0...1048574).
+    public static let maximumPlatformLabels: UInt32 = (1 << 20) - 1
     public init() {}
 }
 
@@ -477,9 +479,10 @@ struct ConfigurationReader {
         var options = KernelDataplaneOptions()
         if let value = fields["platform-labels"]?.value {
             let text = try scalar(value, "kernel.platform-labels")
-            // The kernel accepts at most 2^20 labels (one per 20-bit label value).
-            guard let count = UInt32(text), count <= ReservedLabel.maximum + 1 else {
-                throw error(value, "kernel.platform-labels", "'\(text)' is not a label count in 0...1048576")
+            // The kernel accepts at most 2^20 - 1 (net/mpls/af_mpls.c: label_limit): label 1048575
+            // can never be installed.
+            guard let count = UInt32(text), count <= KernelDataplaneOptions.maximumPlatformLabels else {
+                throw error(value, "kernel.platform-labels", "'\(text)' is not a label count in 0...1048575 (the kernel's maximum)")
             }
             options.platformLabels = count
         }

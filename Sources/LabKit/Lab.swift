@@ -235,14 +235,35 @@ public final class Lab {
     /// Takes a link down or up (both ends) and, as an IGP would, replaces every node's static
     /// routes with the shortest paths over the links left. With OSPF only the CEs' static routes
     /// are replaced: ospfd reconverges by itself.
+    ///
+    /// Up, the ends come up one at a time: first the end of LDP's active router (the higher
+    /// transport address, here the loopback), whose routes go in while its interface is up but
+    /// has no carrier yet (the kernel takes them), then the other end, then every other node's
+    /// routes. The active router connects as soon as it hears its peer's first hello, and a
+    /// connection that finds no route to the peer costs it a 15 s backoff (RFC 5036 §2.5.3).
     public func setLink(_ name: String, up: Bool) throws {
         let link = try topology.link(named: name)
         let before = downLinks
         var after = before
         if up { after.remove(link.identifier) } else { after.insert(link.identifier) }
-        for end in [link.a, link.b] { try exec(end.node, ["ip", "link", "set", end.interface, up ? "up" : "down"]) }
+        let recomputed = topology.nodes.filter { igp == .static || $0.role == .ce }
+        var done: Set<String> = []
+        for end in Lab.linkUpOrder(link, in: topology) {
+            try exec(end.node, ["ip", "link", "set", end.interface, up ? "up" : "down"])
+            // Down, every route changes once both ends are down.
+            guard up, let node = recomputed.first(where: { $0.name == end.node }), !done.contains(end.node) else { continue }
+            try replaceRoutes(of: node, from: before, to: after)
+            done.insert(end.node)
+        }
         try after.sorted().map { $0 + "\n" }.joined().write(toFile: downLinksPath, atomically: true, encoding: .utf8)
-        for node in topology.nodes where igp == .static || node.role == .ce { try replaceRoutes(of: node, from: before, to: after) }
+        for node in recomputed where !done.contains(node.name) { try replaceRoutes(of: node, from: before, to: after) }
+    }
+
+    /// A link's ends, LDP's active end first: the router with the higher loopback (its transport
+    /// address). Ends without a loopback (customer edges) come last.
+    public static func linkUpOrder(_ link: LabTopology.Link, in topology: LabTopology) -> [LabTopology.Endpoint] {
+        func transport(_ end: LabTopology.Endpoint) -> UInt32 { topology.node(end.node)?.loopback?.rawValue ?? 0 }
+        return transport(link.b) > transport(link.a) ? [link.b, link.a] : [link.a, link.b]
     }
 
     /// Brings a node's routes from those of the `before` topology to those of `after`.

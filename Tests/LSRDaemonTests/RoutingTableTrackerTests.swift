@@ -61,6 +61,22 @@ import LDPEngine
         #expect(tracker.routeRemoved(route("4.4.4.4/32", via: [], priority: 100)) == [.routeRemoved(IPPrefix("4.4.4.4/32")!)])
     }
 
+    @Test func routeAddedWithoutCarrierIsUsedOnceTheCarrierReturns() {
+        var tracker = RoutingTableTracker(ownProtocol: Daemon.routeProtocol)
+        var noCarrier = eth0
+        noCarrier.isUp = false
+        _ = tracker.linkChanged(noCarrier)
+        _ = tracker.addressAdded(address("10.0.12.1", 24, on: 2))
+        // Added while the veth peer was still down: the kernel flags the hop RTNH_F_LINKDOWN.
+        var flagged = route("2.2.2.2/32", via: [("10.0.12.2", 2)])
+        flagged.nextHops[0].isDown = true
+        #expect(tracker.routeAdded(flagged).isEmpty)
+        // The carrier returns; the kernel clears the flag without a new RTM_NEWROUTE.
+        let up = tracker.linkChanged(eth0)
+        #expect(up.contains(.routeChanged(Route(prefix: IPPrefix("2.2.2.2/32")!,
+                                                nextHops: [.init(address: IPAddress("10.0.12.2"), interface: "eth0")]))))
+    }
+
     @Test func removedLinkTakesItsAddressesAndRoutes() {
         var tracker = RoutingTableTracker(ownProtocol: Daemon.routeProtocol)
         _ = tracker.linkChanged(eth0)

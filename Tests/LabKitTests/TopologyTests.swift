@@ -38,6 +38,18 @@ import Testing
         #expect(broken?.nextHops.map(\.neighbor) == ["p2"])
     }
 
+    @Test func linkUpBringsLDPsActiveEndUpFirst() throws {
+        let line = try LabTopology.load(path: "\(Self.topologiesDirectory)/line3.yaml")
+        // p1 (10.255.0.2) - pe2 (10.255.0.3): pe2 has the higher transport address and connects.
+        let core = try line.link(named: "p1-pe2")
+        #expect(Lab.linkUpOrder(core, in: line).map(\.description) == ["pe2:eth0", "p1:eth1"])
+        let other = try line.link(named: "pe1-p1")
+        #expect(Lab.linkUpOrder(other, in: line).map(\.description) == ["p1:eth0", "pe1:eth0"])
+        // A CE has no loopback: its router's end comes first.
+        let customer = try line.link(named: "ce1-pe1")
+        #expect(Lab.linkUpOrder(customer, in: line).map(\.description) == ["pe1:eth1", "ce1:eth0"])
+    }
+
     @Test func lsrdConfigurationListsCoreInterfacesOnly() throws {
         let line = try LabTopology.load(path: "\(Self.topologiesDirectory)/line3.yaml")
         let text = line.lsrdConfiguration(of: "pe1", controlSocket: "/run/x.sock")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares, at every stage the guest printed, each node's kernel routes (`ip -f mpls route`,
 `ip route show table 193`) with its LFIB (`lsrctl --json show lfib`), and checks that every
-entry reports itself installed. Exit status 1 on a mismatch."""
+entry reports itself installed. `--require STAGE...` after the console file: each of these stages
+must have been printed. Exit status 1 on a mismatch or a missing stage."""
 import json
 import re
 import sys
@@ -56,11 +57,17 @@ def lfib(text, labelled):
 
 
 found = sections(open(sys.argv[1], errors="replace").read())
+required = sys.argv[sys.argv.index("--require") + 1:] if "--require" in sys.argv else []
 stages = sorted({(stage, node) for stage, node, _ in found})
 if not stages:
     print("not ok - no route dumps in the console")
     sys.exit(1)
 failed = False
+printed = {stage for stage, _ in stages}
+for stage in required:
+    if stage not in printed:
+        failed = True
+        print(f"not ok - the guest printed no route dumps for stage {stage}")
 for stage, node in stages:
     for kind, labelled in (("mpls", True), ("ftn", False)):
         kernel = routes(found.get((stage, node, kind), ""))

@@ -55,7 +55,9 @@ public final class KernelInstaller: LFIBInstaller, @unchecked Sendable {
         let current = KernelSysctl.read(labelsPath).flatMap { UInt32($0) } ?? 0
         var wanted = options.platformLabels
         if wanted == nil, current == 0, let labelRange {
-            wanted = labelRange.upperBound + 1
+            // The kernel refuses more than 2^20 - 1 (EINVAL), so the default range (16-1048575)
+            // gets 1048575: every label but the last one can be installed.
+            wanted = min(labelRange.upperBound + 1, KernelDataplaneOptions.maximumPlatformLabels)
         }
         if let wanted, wanted != current {
             note(KernelSysctl.write(labelsPath, "\(wanted)"))

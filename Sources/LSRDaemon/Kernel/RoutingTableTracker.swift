@@ -111,6 +111,7 @@ public struct RoutingTableTracker: Sendable {
     public mutating func linkChanged(_ link: KernelLink) -> [RoutingChange] {
         let previous = links[link.index]
         links[link.index] = link
+        if link.isUp && previous?.isUp != true { clearDownFlags(interface: link.index) }
         var changes = interfaceChanges(for: link.index)
         if previous?.isUp != link.isUp || previous?.name != link.name {
             changes += recompute(prefixes: prefixesUsing(interface: link.index))
@@ -152,6 +153,19 @@ public struct RoutingTableTracker: Sendable {
         keysByPrefix[route.prefix]?.remove(route.key)
         if keysByPrefix[route.prefix]?.isEmpty == true { keysByPrefix[route.prefix] = nil }
         return recompute(prefixes: [route.prefix])
+    }
+
+    /// When a link comes up (or gets its carrier back) the kernel clears RTNH_F_DEAD and
+    /// RTNH_F_LINKDOWN on the next hops through it (fib_sync_up) without a route notification, so
+    /// a route added while the link had no carrier would otherwise stay unusable here for good.
+    private mutating func clearDownFlags(interface index: Int32) {
+        for (key, route) in kernelRoutes where route.nextHops.contains(where: { $0.interfaceIndex == index && $0.isDown }) {
+            var cleared = route
+            for hop in cleared.nextHops.indices where cleared.nextHops[hop].interfaceIndex == index {
+                cleared.nextHops[hop].isDown = false
+            }
+            kernelRoutes[key] = cleared
+        }
     }
 
     // MARK: Derivation
