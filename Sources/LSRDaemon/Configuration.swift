@@ -538,12 +538,12 @@ struct ConfigurationReader {
     /// Customer interfaces face CEs: never an LDP interface, and not where the kernel pushes.
     func checkCustomerInterfaces(_ node: Node, _ configuration: DaemonConfiguration) throws(ConfigurationError) {
         guard let first = configuration.userspace.customerInterfaces.first else { return }
-        let where_ = node.mapping?["customer-interfaces"] ?? node
+        let listing = node.mapping?["customer-interfaces"] ?? node
         if let ldp = configuration.userspace.customerInterfaces.first(where: { name in configuration.interfaces.contains { $0.name == name } }) {
-            throw error(where_, "userspace.customer-interfaces", "'\(ldp)' is an LDP interface: customer interfaces carry IP, not labels")
+            throw error(listing, "userspace.customer-interfaces", "'\(ldp)' is an LDP interface: customer interfaces carry IP, not labels")
         }
         if configuration.dataplane == .both || configuration.dataplane == .kernel {
-            throw error(where_, "userspace.customer-interfaces",
+            throw error(listing, "userspace.customer-interfaces",
                         "'\(first)': only with 'dataplane: userspace' or 'auto' (with '\(configuration.dataplane.rawValue)' the kernel pushes)")
         }
     }

@@ -5,23 +5,7 @@
 # Prints "ok -"/"not ok -" lines and, between ==== markers, each router's kernel routes and LFIB
 # for scripts/vm/check-routes.py (stages line3-up, line3-linkdown, line3-linkup).
 # Exit status: the number of failures.
-failures=0
-export IP=/usr/local/bin/ip
-ip() { $IP "$@"; }
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() { # DESCRIPTION COMMAND...
-    description=$1; shift
-    if "$@" >/tmp/check.out 2>&1; then ok "$description"; else not_ok "$description"; sed 's/^/    /' /tmp/check.out; fi
-}
-wait_for() { # SECONDS COMMAND...: polls every half second.
-    limit=$(( $1 * 2 )); shift
-    while [ $limit -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.5; limit=$((limit - 1))
-    done
-    return 1
-}
+. /guest-lib.sh
 stamp() { echo "# $(cut -d' ' -f1 /proc/uptime) s: $*"; }
 
 # lsrlab runs its commands through Foundation's Process, whose run loop wakes itself with a pair

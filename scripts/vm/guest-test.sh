@@ -3,26 +3,8 @@
 # `kernel` mode in each. The LERs reach each other's customer prefix (172.16.x.0/24) only through
 # lsrd's static-routes over the LSP to the far loopback; the LSR has no route to it. Prints "ok -"/"not ok -" lines and, between ==== markers, each node's
 # kernel routes and LFIB for scripts/vm/check-routes.py. Exit status: the number of failures.
-failures=0
-# Debian's static busybox runs its own applets before PATH: name the real iproute2 explicitly.
-export IP=/usr/local/bin/ip
-ip() { $IP "$@"; }
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() { # DESCRIPTION COMMAND...
-    description=$1; shift
-    if "$@" >/tmp/check.out 2>&1; then ok "$description"; else not_ok "$description"; sed 's/^/    /' /tmp/check.out; fi
-}
+. /guest-lib.sh
 in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-# wait_for SECONDS COMMAND...: polls every half second.
-wait_for() {
-    limit=$(( $1 * 2 )); shift
-    while [ $limit -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.5; limit=$((limit - 1))
-    done
-    return 1
-}
 
 for ns in ler1 lsr ler2; do
     ip netns add $ns
