@@ -57,12 +57,13 @@ let package = Package(
         .executableTarget(name: "lsrctl", dependencies: [
             "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Lab topologies: YAML files, checks, static routes, namespaces and processes.
-        .target(name: "LabKit", dependencies: ["LDPCodec", .product(name: "Yams", package: "Yams")]),
+        // Lab topologies: YAML files, checks, static routes, namespaces and processes, and what
+        // a running lab should hold (its routers read through LSRControl and vtysh).
+        .target(name: "LabKit", dependencies: ["LDPCodec", "LSRControl", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "lsrlab", dependencies: [
             "LabKit", "LSRControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "LabKitTests", dependencies: ["LabKit", "LDPCodec"]),
+        .testTarget(name: "LabKitTests", dependencies: ["LabKit", "LDPCodec", "LSRControl"]),
         .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl", "LabKit", "CLinuxShims"]),
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
         .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec", "LabKit"]),

@@ -117,7 +117,9 @@ public final class Lab {
         }
         let igp = (try? String(contentsOfFile: "\(state)/igp", encoding: .utf8))
             .flatMap { LabTopology.IGP(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        return Lab(prefix: prefix, topology: try LabTopology.load(path: path), binaries: binaries, igp: igp)
+        let dataplane = (try? String(contentsOfFile: "\(state)/dataplane", encoding: .utf8))
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        return Lab(prefix: prefix, topology: try LabTopology.load(path: path), binaries: binaries, dataplane: dataplane, igp: igp)
     }
 
     public func namespace(_ node: String) -> String { "\(prefix)-\(node)" }
@@ -142,6 +144,7 @@ public final class Lab {
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         try topologyPath.write(toFile: "\(stateDirectory)/topology", atomically: true, encoding: .utf8)
         try "\(igp.rawValue)\n".write(toFile: "\(stateDirectory)/igp", atomically: true, encoding: .utf8)
+        try "\(dataplane ?? "")\n".write(toFile: "\(stateDirectory)/dataplane", atomically: true, encoding: .utf8)
         do {
             return try build(igpTimeout: igpTimeout)
         } catch {
@@ -176,6 +179,16 @@ public final class Lab {
         for node in topology.nodes where node.role == .ce || (node.software == .lsrd && igp == .static) {
             for route in topology.routes(of: node.name) { try exec(node.name, ["ip"] + route.ipArguments) }
         }
+        // FRR's ldpd leaves the MPLS forwarding to the kernel, and zebra does not switch it on:
+        // where the kernel has MPLS, the lab does (lsrd sets its own, for its dataplane mode).
+        if Self.kernelHasMPLS {
+            for router in topology.routers where router.software == .frr {
+                try exec(router.name, ["sysctl", "-qw", "net.mpls.platform_labels=1048575"])
+                for interface in topology.ldpInterfaces(of: router.name) {
+                    try exec(router.name, ["sysctl", "-qw", "net.mpls.conf.\(interface).input=1"])
+                }
+            }
+        }
         // zebra before lsrd: at its start zebra deletes the routes of FRR's protocols it finds,
         // and lsrd's protocol number, 193, is FRR's ldp.
         for router in topology.routers where router.software == .frr || igp == .ospf { try startFRR(router.name) }
@@ -183,6 +196,9 @@ public final class Lab {
         for router in topology.routers where router.software == .lsrd { try startLSRD(router.name) }
         return problems
     }
+
+    /// Whether the kernel forwards MPLS (mpls_router loaded): FRR's routers then label-switch.
+    public static var kernelHasMPLS: Bool { FileManager.default.fileExists(atPath: "/proc/sys/net/mpls/platform_labels") }
 
     func startLSRD(_ node: String) throws {
         let configuration = topology.lsrdConfiguration(of: node, controlSocket: controlSocket(node), dataplane: dataplane)
@@ -270,11 +286,9 @@ public final class Lab {
     func replaceRoutes(of node: LabTopology.Node, from before: Set<String>, to after: Set<String>) throws {
         let old = topology.routes(of: node.name, excluding: before), new = topology.routes(of: node.name, excluding: after)
         if node.software == .frr && node.isRouter {
-            // staticd's routes, one per next hop.
-            func lines(_ routes: [StaticRoute]) -> Set<String> {
-                Set(routes.flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } })
-            }
-            let removed = lines(old).subtracting(lines(new)), added = lines(new).subtracting(lines(old))
+            let oldLines = Set(frrStaticRoutes(of: node.name, excluding: before))
+            let newLines = Set(frrStaticRoutes(of: node.name, excluding: after))
+            let removed = oldLines.subtracting(newLines), added = newLines.subtracting(oldLines)
             guard !removed.isEmpty || !added.isEmpty else { return }
             var arguments = ["vtysh", "--vty_socket", frrSocketDirectory(node.name), "-c", "configure terminal"]
             for line in removed.sorted() { arguments += ["-c", "no " + line] }
@@ -293,11 +307,25 @@ public final class Lab {
     var frrDirectory: String { "\(stateDirectory)/frr" }
     func frrSocketDirectory(_ node: String) -> String { "/var/run/frr/\(namespace(node))" }
 
+    /// staticd's routes of an FRR router (igp static), one line per next hop; an LER's routes to
+    /// the other LERs' customer subnets point at their loopbacks instead (see `startFRR`).
+    func frrStaticRoutes(of node: String, excluding down: Set<String> = []) -> [String] {
+        let overLSPs = topology.ldpStaticRoutes(of: node)
+        let hopByHop = topology.routes(of: node, excluding: down).filter { route in !overLSPs.contains { $0.prefix == route.prefix } }
+        return hopByHop.flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } }
+            + overLSPs.map { "ip route \($0.prefix) \($0.via)" }
+    }
+
     /// FRR in a router: zebra, and ospfd (igp ospf) or staticd (an FRR router's static routes);
-    /// ldpd in an FRR router.
+    /// ldpd, and staticd for its routes over LSPs, in an FRR router.
     func startFRR(_ node: String) throws {
         let router = topology.node(node)!
+        // An FRR LER's routes to the other LERs' customer subnets point at their loopbacks: zebra
+        // resolves them over the loopback's route, with the label ldpd gave it, so customer
+        // traffic takes the LSP (lsrd's `static-routes`; distance 1 beats OSPF's route too).
+        let overLSPs = router.software == .frr ? topology.ldpStaticRoutes(of: node) : []
         var daemons = ["zebra", igp == .ospf ? "ospfd" : "staticd"]
+        if igp == .ospf && !overLSPs.isEmpty { daemons.append("staticd") }
         if router.software == .frr { daemons.append("ldpd") }
         for daemon in daemons where !FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/\(daemon)") {
             throw LabError("node \(node) runs FRR's \(daemon), which is not installed (apt-get install frr)")
@@ -314,10 +342,9 @@ public final class Lab {
             """
         if igp == .ospf {
             configuration += topology.ospfConfiguration(of: node)
+            configuration += overLSPs.map { "ip route \($0.prefix) \($0.via)\n" }.joined()
         } else {
-            configuration += topology.routes(of: node).flatMap { route in
-                route.nextHops.map { "ip route \(route.prefix) \($0.address)\n" }
-            }.joined()
+            configuration += frrStaticRoutes(of: node).map { $0 + "\n" }.joined()
         }
         if router.software == .frr {
             let interfaces = topology.ldpInterfaces(of: node).map {

@@ -16,7 +16,7 @@ public struct LabTopology: Equatable, Sendable {
         case ce
     }
 
-    public enum Software: String, Sendable, CaseIterable {
+    public enum Software: String, Sendable, CaseIterable, Codable {
         case lsrd, frr
     }
 

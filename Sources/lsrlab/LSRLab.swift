@@ -41,8 +41,8 @@ func fail(_ error: any Error) -> Never {
 struct LSRLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lsrlab", abstract: "MPLS labs in network namespaces.",
-        subcommands: [Up.self, Down.self, Status.self, Exec.self, Ping.self, Trace.self, Capture.self, Graph.self, Check.self,
-                      Restart.self, LinkCommand.self])
+        subcommands: [Up.self, Down.self, Status.self, Verify.self, Snapshot.self, Exec.self, Ping.self, Trace.self, Capture.self,
+                      Graph.self, Check.self, Restart.self, LinkCommand.self])
 }
 
 struct Check: ParsableCommand {
@@ -93,7 +93,7 @@ struct Up: ParsableCommand {
             let edges = lab.topology.customerEdges.map(\.name)
             // FRR's ldpd leaves forwarding to the kernel: without MPLS in it, no ping crosses FRR.
             let frrCannotForward = lab.topology.routers.contains { $0.software == .frr }
-                && !FileManager.default.fileExists(atPath: "/proc/sys/net/mpls")
+                && !Lab.kernelHasMPLS
             if converged, edges.count >= 2, frrCannotForward {
                 print("\nno ping across: FRR routers forward labelled packets only with the kernel's MPLS, which this kernel lacks")
             } else if converged, edges.count >= 2 {
@@ -111,25 +111,13 @@ struct Up: ParsableCommand {
     }
 }
 
-/// Expected sessions: one per router pair on a core link (counted once per end).
+/// Session ends OPERATIONAL, against one per router pair on a core link that is up (counted
+/// once per end).
 func sessionsUp(_ lab: Lab) throws -> (up: Int, expected: Int) {
-    var up = 0, expected = 0
-    for router in lab.topology.routers {
-        let peers = Set(lab.topology.links.filter { lab.topology.isCoreLink($0) }.compactMap { $0.other(than: router.name)?.node })
-        expected += peers.count
-        switch router.software {
-        case .lsrd:
-            let output = try lab.exec(router.name, ["\(lab.binaries)/lsrctl", "show", "ldp", "neighbor", "--json",
-                                                    "--socket", lab.controlSocket(router.name)], allowFailure: true)
-            if let view = try? JSONDecoder().decode(NeighborsView.self, from: Data(output.utf8)) {
-                up += view.neighbors.filter { $0.state == "OPERATIONAL" }.count
-            }
-        case .frr:
-            let output = (try? lab.vtysh(router.name, "show mpls ldp neighbor")) ?? ""
-            up += output.split(separator: "\n").filter { $0.contains("OPERATIONAL") }.count
-        }
-    }
-    return (up, expected)
+    let expectation = LabExpectation(lab.topology, down: lab.downLinks)
+    let snapshot = lab.snapshot()
+    let expected = lab.topology.routers.map { expectation.peers(of: $0.name).count }.reduce(0, +)
+    return (snapshot.routers.map(\.operationalPeers.count).reduce(0, +), expected)
 }
 
 func waitForSessions(_ lab: Lab, timeout: Double) throws -> Bool {
@@ -148,9 +136,13 @@ func printStatus(_ lab: Lab) throws {
         if lab.igp == .ospf { print((try? lab.vtysh(router.name, "show ip ospf neighbor")) ?? "") }
         switch router.software {
         case .lsrd:
-            for command in [["show", "ldp", "neighbor"], ["show", "lfib"]] {
-                print(try lab.exec(router.name, ["\(lab.binaries)/lsrctl"] + command + ["--socket", lab.controlSocket(router.name)],
-                                   allowFailure: true))
+            // What `lsrctl show ldp neighbor` and `lsrctl show lfib` print, read in this process.
+            let client = ControlClient(socketPath: lab.controlSocket(router.name))
+            do {
+                print(try client.call(ControlRequest(command: .showNeighbors), as: NeighborsView.self).0.renderText(detail: false))
+                print(try client.call(ControlRequest(command: .showLFIB), as: LFIBView.self).0.renderText())
+            } catch {
+                print("lsrd does not answer: \(error)")
             }
         case .frr:
             print((try? lab.vtysh(router.name, "show mpls ldp neighbor")) ?? "")
@@ -183,6 +175,51 @@ struct Status: ParsableCommand {
                 print(problems.isEmpty ? "OSPF: every router routes every loopback" : "OSPF: \(problems.joined(separator: "; "))")
             }
             try printStatus(lab)
+        } catch { fail(error) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every router against what the topology predicts: sessions, each lsrd's LFIB (dynamic labels masked) installed in its dataplane, labels agreed between neighbours.")
+    @OptionGroup var options: LabOptions
+    @Option(help: "Seconds to keep checking until all is as predicted (0: check once).") var timeout: Double = 0
+    func run() throws {
+        do {
+            let lab = try options.runningLab()
+            let expectation = LabExpectation(lab.topology, down: lab.downLinks)
+            let started = Date()
+            var snapshot = lab.snapshot()
+            var problems = snapshot.problems(expectation)
+            while !problems.isEmpty && Date().timeIntervalSince(started) < timeout {
+                usleep(250_000)
+                snapshot = lab.snapshot()
+                problems = snapshot.problems(expectation)
+            }
+            let down = expectation.down.isEmpty ? "none" : expectation.down.sorted().joined(separator: ", ")
+            guard problems.isEmpty else {
+                print("lab '\(options.prefix)' (\(lab.topology.name), links down: \(down)) is not as its topology predicts:")
+                for problem in problems { print("  " + problem) }
+                throw ExitCode(1)
+            }
+            let sessions = snapshot.routers.map(\.operationalPeers.count).reduce(0, +)
+            let entries = snapshot.routers.compactMap(\.lfib?.count).reduce(0, +)
+            print("lab '\(options.prefix)' (\(lab.topology.name), links down: \(down)): \(snapshot.routers.count) routers, "
+                  + "\(sessions) session ends OPERATIONAL, \(entries) LFIB entries installed as predicted, labels agreed "
+                  + String(format: "(%.1f s)", Date().timeIntervalSince(started)))
+        } catch let exit as ExitCode { throw exit } catch { fail(error) }
+    }
+}
+
+struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Every router's sessions, labels, LFIB and dataplane state as one JSON document.")
+    @OptionGroup var options: LabOptions
+    func run() throws {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(try options.runningLab().snapshot()), as: UTF8.self))
         } catch { fail(error) }
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares, at every stage the guest printed, each node's kernel routes (`ip -f mpls route`,
-`ip route show table 193`) with its LFIB (`lsrctl --json show lfib`), and checks that every
-entry reports itself installed. `--require STAGE...` after the console file: each of these stages
+`ip route show table 193`) with its LFIB (`lsrctl --json show lfib`, or a stage's `lsrlab
+snapshot`), and checks that every entry reports itself installed. `--require STAGE...` after the console file: each of these stages
 must have been printed. Exit status 1 on a mismatch or a missing stage."""
 import json
 import re
@@ -57,7 +57,16 @@ def lfib(text, labelled):
 
 
 found = sections(open(sys.argv[1], errors="replace").read())
+# `lsrlab snapshot` (a stage's every router at once): each lsrd router's LFIB and dataplane view,
+# as `lsrctl show lfib --json` and `show dataplane --json` would print them.
+for key in [key for key in found if len(key) == 2 and key[1] == "snapshot"]:
+    text = found.pop(key)
+    for router in json.loads(text[text.find("{"):])["routers"] if "{" in text else []:
+        if router["software"] == "lsrd":
+            found[(key[0], router["name"], "lfib")] = json.dumps({"entries": router.get("lfib") or []})
+            found[(key[0], router["name"], "dataplane")] = json.dumps(router.get("dataplane") or {"backends": []})
 required = sys.argv[sys.argv.index("--require") + 1:] if "--require" in sys.argv else []
+captures = {key: found.pop(key) for key in [key for key in found if len(key) == 4 and key[1] == "capture"]}
 stages = sorted({(stage, node) for stage, node, _ in found})
 if not stages:
     print("not ok - no route dumps in the console")
@@ -96,4 +105,52 @@ for stage, node in stages:
     else:
         failed = True
         print(f"not ok - {stage} {node}: lsrd's dataplane view: {kernel or text[:300]}")
+
+
+def entries_of(stage, node):
+    text = found.get((stage, node, "lfib"), "")
+    return json.loads(text[text.find("{"):])["entries"] if "{" in text else []
+
+
+def covers(prefix, address):
+    network, length = prefix.split("/")
+    def number(text):
+        a, b, c, d = (int(part) for part in text.split("."))
+        return (a << 24) | (b << 16) | (c << 8) | d
+    mask = (0xFFFFFFFF << (32 - int(length))) & 0xFFFFFFFF
+    return number(network) & mask == number(address) & mask
+
+
+# Echoes captured as received by each lsrd router while the CEs pinged (tcpdump -e -nn): a
+# labelled one carries an in-label of the receiver's LFIB; an unlabelled customer echo on a core
+# interface reaches only the LER that pushes toward its source (the far end of a PHP'd LSP).
+echo = re.compile(r"(?:MPLS \(label (\d+)[^)]*\) (?:\(label \d+[^)]*\) )*)?(?:IP )?(\d+\.\d+\.\d+\.\d+) > (\d+\.\d+\.\d+\.\d+): ICMP echo (?:request|reply)")
+labelled_per_stage = {}
+for (stage, _, node, interface), text in sorted(captures.items()):
+    entries = entries_of(stage, node)
+    in_labels = {entry["inLabel"] for entry in entries if entry.get("inLabel") is not None}
+    core = {hop["interface"] for entry in entries for hop in entry["nexthops"]}
+    pushes = [entry["fec"] for entry in entries if entry.get("inLabel") is None]
+    problems, labelled = [], 0
+    for line in text.splitlines():
+        match = echo.search(line)
+        if not match or not match.group(2).startswith("192.168."):
+            continue
+        label, source = match.group(1), match.group(2)
+        if label is not None:
+            labelled += 1
+            if int(label) not in in_labels:
+                problems.append(f"label {label} is no in-label of {node}: {line.strip()}")
+        elif interface in core and not any(covers(fec, source) for fec in pushes):
+            problems.append(f"an unlabelled customer echo on core interface {interface}: {line.strip()}")
+    labelled_per_stage[stage] = labelled_per_stage.get(stage, 0) + labelled
+    if problems:
+        failed = True
+        print(f"not ok - {stage} {node} {interface}: captured echoes\n    " + "\n    ".join(problems[:5]))
+    elif labelled:
+        print(f"ok - {stage} {node} {interface}: {labelled} labelled echoes received, each with an in-label of its LFIB")
+for stage, labelled in sorted(labelled_per_stage.items()):
+    if labelled == 0:
+        failed = True
+        print(f"not ok - {stage}: no labelled echo captured anywhere")
 sys.exit(1 if failed else 0)

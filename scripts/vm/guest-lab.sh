@@ -1,10 +1,15 @@
 #!/bin/sh
-# Runs inside the VM after guest-test.sh: the project's lab tool brings up topologies/line3.yaml
-# (CE - PE - P - PE - CE) with lsrd in `kernel` mode, exactly as `scripts/lab up` does on a host,
-# and is driven only through lsrlab's own commands (up, status, exec, ping, link, down).
-# Prints "ok -"/"not ok -" lines and, between ==== markers, each router's kernel routes and LFIB
-# for scripts/vm/check-routes.py (stages line3-up, line3-linkdown, line3-linkup).
-# Exit status: the number of failures.
+# Runs inside the VM after guest-test.sh: the project's lab tool brings up the shipped topologies
+# with lsrd in `kernel` mode, exactly as `scripts/lab up` does on a host, and is driven only
+# through lsrlab's own commands (up, verify, snapshot, status, ping, link, restart, down).
+# - line3 (CE - PE - P - PE - CE) in detail: kernel routes, MPLS counters, a link down and up.
+# - ring4, core6 and frr-mix: `lsrlab verify` (sessions, every lsrd LFIB as the topology predicts
+#   and installed in the kernel, labels agreed with FRR's ldpd) after up, a core link down and up,
+#   and an lsrd killed and restarted; every CE pair pinging across (across FRR routers too: they
+#   label-switch with the kernel's MPLS here); `down` leaving nothing.
+# Prints "ok -"/"not ok -" lines and, between ==== markers, each lsrd router's kernel routes and
+# the stage's `lsrlab snapshot` for scripts/vm/check-routes.py (stages <topology>-up, -linkdown,
+# -linkup, -restarted). Exit status: the number of failures.
 . /guest-lib.sh
 stamp() { echo "# $(cut -d' ' -f1 /proc/uptime) s: $*"; }
 
@@ -17,51 +22,77 @@ cd /lab || exit 1
 export LAB_PREFIX=v
 lab() { sub=$1; shift; lsrlab "$sub" --binaries /usr/local/bin "$@"; }
 in_node() { node=$1; shift; ip netns exec "$LAB_PREFIX-$node" "$@"; }
-routers="pe1 p1 pe2"
+lsrd_routers() { sed -n 's/^ *\([a-z0-9]*\): *{ *role: *l[se]r\(.*\)}.*/\1 \2/p' "topologies/$1.yaml" | grep -v 'software: *frr' | cut -d' ' -f1; }
 
-stamp "lsrlab up line3 --dataplane kernel"
-lab up topologies/line3.yaml --dataplane kernel --timeout 60 >/tmp/lab-up.out 2>&1
-stamp "lsrlab up exited with $?"
-check "lsrlab up line3 --dataplane kernel: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
-check "lsrlab up: its own demonstration ping crossed (3/3 replies)" grep -q '^ping ce1 -> ce2 .*: 3/3 replies' /tmp/lab-up.out
-check "every router's lsrd runs with dataplane: kernel" \
-    sh -c 'for node in pe1 p1 pe2; do grep -qx "dataplane: kernel" /run/lsrlab/v/$node.yaml || exit 1; done'
-
-# Converged when both PEs push onto the far CE subnet (their static routes over the LSPs) and
-# the P router swaps or pops in its kernel MPLS table.
-ftn_present() { in_node $1 ip route show table 193 | grep -q "^$2 .*encap mpls"; }
-converged() { ftn_present pe1 192.168.2.0/24 && ftn_present pe2 192.168.1.0/24 && in_node p1 ip -f mpls route show | grep -q .; }
-check "the PEs get labelled kernel routes to the far CE subnets, the P router kernel MPLS routes" wait_for 30 converged
-session_ends() { lab status | sed -n 's/.*: \([0-9]*\)\/\([0-9]*\) LDP session ends OPERATIONAL.*/\1 \2/p'; }
-all_sessions_up() { set -- $(session_ends); [ -n "$1" ] && [ "$1" = "$2" ] && [ "$1" -gt 0 ]; }
-check "lsrlab status: every LDP session end OPERATIONAL" all_sessions_up
-check "the P router has no route to the CE subnets" \
-    sh -c '! $IP netns exec v-p1 ip route get 192.168.2.1 && ! $IP netns exec v-p1 ip route get 192.168.1.1'
-check "the P router does not IP-forward (ip_forward=0)" test "$(in_node p1 cat /proc/sys/net/ipv4/ip_forward)" = 0
-
-# lsrctl straight at the control socket lsrlab gave each lsrd (lsrlab exec would add a start of
-# lsrlab to each of these, a second under TCG).
-lsrctl_of() { node=$1; shift; in_node $node lsrctl "$@" --socket /run/lsrlab/$LAB_PREFIX/$node.sock; }
-dump() { # STAGE: what check-routes.py compares
+dump() { # STAGE: what check-routes.py compares: each lsrd router's kernel routes, and every LFIB
     for node in $routers; do
         echo "==== $1 $node mpls"; in_node $node ip -f mpls route show
         echo "==== $1 $node ftn"; in_node $node ip route show table 193
-        echo "==== $1 $node lfib"; lsrctl_of $node show lfib --json
-        echo "==== $1 $node dataplane"; lsrctl_of $node show dataplane --json
     done
+    echo "==== $1 snapshot"; lab snapshot
     echo "==== end"
 }
-dump line3-up
+# Frames received on every interface of every lsrd router while CEs ping, for check-routes.py:
+# each labelled echo must carry an in-label of the receiving router's LFIB.
+capture_start() {
+    capture_pids=""
+    for node in $routers; do
+        for interface in $(in_node $node ls /sys/class/net | grep '^eth'); do
+            # Not through a function: $! must be the process that becomes tcpdump.
+            $IP netns exec $LAB_PREFIX-$node tcpdump -Z root -Q in -i $interface -nn -e -l -c 60 icmp or mpls >/tmp/capture-$node-$interface.txt 2>/dev/null &
+            capture_pids="$capture_pids $!"
+        done
+    done
+    sleep 2 # tcpdump's start under emulation
+}
+capture_stop() { # STAGE
+    sleep 1
+    kill $capture_pids 2>/dev/null
+    wait $capture_pids 2>/dev/null
+    for file in /tmp/capture-*.txt; do
+        name=${file#/tmp/capture-}; name=${name%.txt}
+        echo "==== $1 capture ${name%%-*} ${name#*-}"; cat "$file"
+    done
+    rm -f /tmp/capture-*.txt
+    echo "==== end"
+}
+wanted() { case " ${TOPOLOGIES:-line3 ring4 core6 frr-mix} " in *" $1 "*) return 0;; esac; return 1; }
 
-# Labelled frames received by the P router on each core interface (the kernel's MPLS stats).
-mpls_rx() { in_node p1 ip -s -f mpls link show dev $1 | awk '/RX:/ { getline; print $2; exit }'; }
-ping_counted() { # DESCRIPTION: lsrlab ping ce1 ce2 (3 echoes), both directions label-switched by p1
-    before0=$(mpls_rx eth0); before1=$(mpls_rx eth1)
-    check "$1" lab ping ce1 ce2
-    after0=$(mpls_rx eth0); after1=$(mpls_rx eth1)
-    echo "# p1 MPLS RX packets: eth0 (from pe1) ${before0:-?} -> ${after0:-?}, eth1 (from pe2) ${before1:-?} -> ${after1:-?}"
-    check "and p1 label-switched them both ways (MPLS RX on eth0 and eth1 grew by 3 or more)" \
-        test "${after0:-0}" -ge $(( ${before0:-0} + 3 )) -a "${after1:-0}" -ge $(( ${before1:-0} + 3 ))
+line3() {
+    routers=$(lsrd_routers line3)
+    stamp "lsrlab up line3 --dataplane kernel"
+    lab up topologies/line3.yaml --dataplane kernel --timeout 60 >/tmp/lab-up.out 2>&1
+    stamp "lsrlab up exited with $?"
+    check "lsrlab up line3 --dataplane kernel: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
+    check "lsrlab up: its own demonstration ping crossed (3/3 replies)" grep -q '^ping ce1 -> ce2 .*: 3/3 replies' /tmp/lab-up.out
+    check "every router's lsrd runs with dataplane: kernel" \
+        sh -c 'for node in pe1 p1 pe2; do grep -qx "dataplane: kernel" /run/lsrlab/v/$node.yaml || exit 1; done'
+
+    # Converged when both PEs push onto the far CE subnet (their static routes over the LSPs) and
+    # the P router swaps or pops in its kernel MPLS table.
+    ftn_present() { in_node $1 ip route show table 193 | grep -q "^$2 .*encap mpls"; }
+    converged() { ftn_present pe1 192.168.2.0/24 && ftn_present pe2 192.168.1.0/24 && in_node p1 ip -f mpls route show | grep -q .; }
+    check "the PEs get labelled kernel routes to the far CE subnets, the P router kernel MPLS routes" wait_for 30 converged
+    session_ends() { lab status | sed -n 's/.*: \([0-9]*\)\/\([0-9]*\) LDP session ends OPERATIONAL.*/\1 \2/p'; }
+    all_sessions_up() { set -- $(session_ends); [ -n "$1" ] && [ "$1" = "$2" ] && [ "$1" -gt 0 ]; }
+    check "lsrlab status: every LDP session end OPERATIONAL" all_sessions_up
+    check "the P router has no route to the CE subnets" \
+        sh -c '! $IP netns exec v-p1 ip route get 192.168.2.1 && ! $IP netns exec v-p1 ip route get 192.168.1.1'
+    check "the P router does not IP-forward (ip_forward=0)" test "$(in_node p1 cat /proc/sys/net/ipv4/ip_forward)" = 0
+
+    check "lsrctl show lfib in p1 lists its PHP pops (kernel mode)" \
+        sh -c '$IP netns exec v-p1 lsrctl show lfib --socket /run/lsrlab/v/p1.sock | grep -q " pop "'
+    dump line3-up
+
+    # Labelled frames received by the P router on each core interface (the kernel's MPLS stats).
+    mpls_rx() { in_node p1 ip -s -f mpls link show dev $1 | awk '/RX:/ { getline; print $2; exit }'; }
+    ping_counted() { # DESCRIPTION: lsrlab ping ce1 ce2 (3 echoes), both directions label-switched by p1
+        before0=$(mpls_rx eth0); before1=$(mpls_rx eth1)
+        check "$1" lab ping ce1 ce2
+        after0=$(mpls_rx eth0); after1=$(mpls_rx eth1)
+        echo "# p1 MPLS RX packets: eth0 (from pe1) ${before0:-?} -> ${after0:-?}, eth1 (from pe2) ${before1:-?} -> ${after1:-?}"
+        check "and p1 label-switched them both ways (MPLS RX on eth0 and eth1 grew by 3 or more)" \
+            test "${after0:-0}" -ge $(( ${before0:-0} + 3 )) -a "${after1:-0}" -ge $(( ${before1:-0} + 3 ))
 }
 stamp "pings"
 ping_counted "lsrlab ping ce1 ce2: no loss across the kernel dataplane"
@@ -96,9 +127,81 @@ check "lsrlab down: no lsrd of the lab left" no_lab_processes
 check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
 check "lsrlab down: its state directory is gone" test ! -e /run/lsrlab/v
 
-stamp "lab done"
+stamp "line3 done"
 if [ $failures -ne 0 ]; then
     cat /tmp/lab-up.out
     for node in $routers; do echo "---- lsrd log of $node"; tail -n 30 /tmp/lab-$node.log 2>/dev/null; done
 fi
+}
+
+# The other topologies, each through the same steps.
+lab_problems() { # TOPOLOGY: what a failed run leaves to read
+    cat /tmp/lab-up.out /tmp/verify.out 2>/dev/null
+    for node in $(lsrd_routers $1); do echo "---- lsrd log of $node"; tail -n 20 /run/lsrlab/v/$node.log 2>/dev/null; done
+    for log in /run/lsrlab/v/frr/*/frr.log; do [ -e "$log" ] && { echo "---- $log"; tail -n 20 "$log"; }; done
+}
+verify() { # DESCRIPTION SECONDS: lsrlab verify, polling up to SECONDS
+    check "$1" sh -c "lsrlab verify --binaries /usr/local/bin --timeout $2 >/tmp/verify.out 2>&1; status=\$?; cat /tmp/verify.out; exit \$status"
+}
+pings() { # CE pairs as A:B
+    for pair in $ce_pairs; do
+        check "lsrlab ping ${pair%:*} ${pair#*:}: no loss" sh -c "for try in 1 2 3 4 5; do lsrlab ping ${pair%:*} ${pair#*:} --binaries /usr/local/bin && exit 0; sleep 1; done; exit 1"
+    done
+}
+run_topology() { # TOPOLOGY LINK-TO-FAIL ROUTER-TO-RESTART "CE:CE ..." [cuts: the link is the only path]
+    topology=$1 link=$2 restart=$3 ce_pairs=$4 cuts=${5:-}
+    routers=$(lsrd_routers $topology)
+    before=$failures
+    stamp "lsrlab up $topology --dataplane kernel"
+    lab up topologies/$topology.yaml --dataplane kernel --timeout 90 >/tmp/lab-up.out 2>&1
+    check "lsrlab up $topology --dataplane kernel: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
+    check "lsrlab up $topology: its own demonstration ping crossed (3/3 replies)" grep -q '^ping .*: 3/3 replies' /tmp/lab-up.out
+    verify "lsrlab verify: $topology as predicted, every lsrd LFIB installed in the kernel" 60
+    dump $topology-up
+    stamp "pings"
+    capture_start
+    pings
+    capture_stop $topology-up
+    if [ -n "$link" ]; then
+        stamp "link $link down"
+        check "lsrlab link $link down" lab link $link down
+        # Within LDP's default hello hold time (15 s): lsrd and FRR both see the link go.
+        verify "lsrlab verify without $link: reconverged with no stale entries" 15
+        if [ -n "$cuts" ]; then
+            check "lsrlab ping ${ce_pairs%%:*} fails while its only path is down" \
+                sh -c "! lsrlab ping ${ce_pairs%%:*} ${ce_pairs#*:} --binaries /usr/local/bin --count 1"
+        else
+            pings
+        fi
+        dump $topology-linkdown
+        stamp "link $link up"
+        check "lsrlab link $link up" lab link $link up
+        verify "lsrlab verify with $link back" 30
+        pings
+        dump $topology-linkup
+    fi
+    stamp "kill -9 lsrd of $restart, lsrlab restart"
+    check "lsrd of $restart killed (SIGKILL)" kill -9 "$(cat /run/lsrlab/v/$restart.pid)"
+    check "lsrlab restart $restart" lab restart $restart
+    # A restarted lsrd waits out its peers' 15 s initial session delay (RFC 5036 §2.5.3).
+    verify "after the restart $restart rejoins, and no router holds a stale entry" 60
+    pings
+    dump $topology-restarted
+    stamp "down"
+    check "lsrlab down" lab down
+    check "lsrlab down: no lsrd, zebra, staticd or ldpd of the lab left" no_lab_processes_any
+    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+    check "lsrlab down: its state directory is gone" test ! -e /run/lsrlab/v
+    [ $failures -eq $before ] || lab_problems $topology
+    stamp "$topology done"
+}
+lab_processes_any() { for file in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$file" 2>/dev/null; echo; done | grep -E '/run/lsrla[b]/|/usr/lib/fr[r]/'; }
+no_lab_processes_any() { ! lab_processes_any; }
+wanted line3 && line3
+wanted ring4 && run_topology ring4 pe1-p1 p1 "ce1:ce2"
+# One of the two parallel p1-p2 links: the other keeps the path.
+wanted core6 && run_topology core6 p1:eth1 p1 "ce1:ce3 ce1:ce4 ce2:ce3 ce2:ce4"
+# FRR's p1 and pe2 between lsrd's pe1 and p2, in a line: the link down leaves no path.
+wanted frr-mix && run_topology frr-mix p1-p2 p2 "ce1:ce2" cuts
+stamp "lab done"
 exit $failures

@@ -1,6 +1,6 @@
 // A lab brought up by the lab tool itself (the built `lsrlab`, as `scripts/lab` runs it), and
 // what the end-to-end tests read from it: LFIBs, bindings and sessions of lsrd and FRR routers,
-// checked against a `LabExpectation`.
+// checked against a `LabExpectation` (LabKit's checks, the ones `lsrlab verify` runs).
 
 import Foundation
 import LabKit
@@ -47,125 +47,33 @@ final class RunningLab {
         try Shell.check(["vtysh", "--vty_socket", "/var/run/frr/\(namespace(node))", "-c", command])
     }
 
-    /// Each router's local label per FEC (3 for implicit-null), from lsrd or FRR.
-    func localLabels(_ node: String) throws -> [String: UInt32] {
-        if topology.node(node)?.software == .frr {
-            var labels: [String: UInt32] = [:]
-            for row in try FRRBinding.parse(vtysh(node, "show mpls ldp binding json")) {
-                if let label = Self.label(row.localLabel) { labels[row.prefix] = label }
-            }
-            return labels
-        }
-        let view = try lsrctl(node, ["show", "ldp", "binding"], as: BindingsView.self)
-        return Dictionary(view.bindings.compactMap { binding in binding.localLabel.map { (binding.fec, $0) } }) { first, _ in first }
+    /// The lab as lsrlab sees it, and every router's state read now (LabKit's `LabSnapshot`,
+    /// what `lsrlab verify` checks).
+    func snapshot() throws -> LabSnapshot {
+        try Lab.running(prefix: prefix, binaries: Binaries.directory).snapshot()
     }
-
-    /// FRR's label text: a number or "imp-null" (3); nil for none.
-    static func label(_ text: String) -> UInt32? { text == "imp-null" ? 3 : UInt32(text) }
 
     /// The routers adjacent to `node` over the core links the expectation has up.
-    func peers(of node: String, in expectation: LabExpectation) -> Set<String> {
-        Set(expectation.coreLinks.compactMap { $0.other(than: node)?.node })
-    }
+    func peers(of node: String, in expectation: LabExpectation) -> Set<String> { expectation.peers(of: node) }
 
     /// Who sits at the far end of `node`'s interface.
-    func neighbour(of node: String, on interface: String) -> String? {
-        topology.links.first { $0.endpoint(of: node)?.interface == interface }?.other(than: node)?.node
-    }
+    func neighbour(of node: String, on interface: String) -> String? { topology.neighbor(of: node, on: interface) }
 
     // MARK: Checks (each returns what is wrong; empty when all is well)
 
-    /// Every LDP session the expectation's core links call for is OPERATIONAL, at both ends, and
-    /// no other session is.
     func sessionProblems(_ expectation: LabExpectation) throws -> [String] {
-        var problems: [String] = []
-        for router in topology.routers {
-            let expected = Set(peers(of: router.name, in: expectation).map(loopback))
-            var operational: Set<String> = []
-            if router.software == .lsrd {
-                for neighbour in try lsrctl(router.name, ["show", "ldp", "neighbor"], as: NeighborsView.self).neighbors
-                    where neighbour.state == "OPERATIONAL" {
-                    operational.insert(String(neighbour.peer.split(separator: ":").first ?? ""))
-                }
-            } else {
-                operational = Set(try FRRNeighbor.parse(vtysh(router.name, "show mpls ldp neighbor json"))
-                    .filter { $0.state == "OPERATIONAL" }.map(\.id))
-            }
-            if operational != expected {
-                problems.append("\(router.name): sessions OPERATIONAL with \(operational.sorted()), expected \(expected.sorted())")
-            }
-        }
-        return problems
+        let snapshot = try snapshot()
+        return snapshot.readProblems() + snapshot.sessionProblems(expectation)
     }
 
-    /// Every lsrd node's LFIB is the expected one (dynamic labels masked), installed in the
-    /// userspace plane without error, and its labels are the ones the routers agreed on: an
-    /// incoming label is the node's own binding, an outgoing label the next hop's (no stale labels).
     func lfibProblems(_ expectation: LabExpectation) throws -> [String] {
-        var problems: [String] = []
-        var locals: [String: [String: UInt32]] = [:]
-        for router in topology.routers { locals[router.name] = try localLabels(router.name) }
-        for node in lsrdRouters {
-            let entries = try lfib(node)
-            let actual = entries.map(maskedEntry).sorted(), expected = expectation.lfib(of: node)
-            if actual != expected {
-                let missing = expected.filter { !actual.contains($0) }, extra = actual.filter { !expected.contains($0) }
-                problems.append("\(node): LFIB differs\n    missing: \(missing)\n    unexpected: \(extra)")
-            }
-            let carried = expectation.carriedOverLSPs(at: node)
-            for entry in entries {
-                // A static route's entry carries the labels of the LSP to the remote LER's loopback.
-                let labelledFEC = entry.inLabel == nil ? carried[entry.fec] ?? entry.fec : entry.fec
-                if !entry.installed.userspace || entry.error != nil {
-                    problems.append("\(node): \(maskedEntry(entry)) not installed in userspace (\(entry.error ?? "-"))")
-                }
-                if let incoming = entry.inLabel, locals[node]?[entry.fec] != incoming {
-                    problems.append("\(node): in-label \(incoming) for \(entry.fec), but its binding is \(locals[node]?[entry.fec].map(String.init) ?? "none")")
-                }
-                for hop in entry.nexthops {
-                    guard let peer = neighbour(of: node, on: hop.interface) else {
-                        problems.append("\(node): \(entry.fec) via \(hop.interface), which is no link")
-                        continue
-                    }
-                    let theirs = locals[peer]?[labelledFEC]
-                    if hop.outLabels != theirs.map({ [$0] }) {
-                        problems.append("\(node): \(entry.fec) out \(hop.outLabels) via \(peer), whose label is \(theirs.map(String.init) ?? "none")")
-                    }
-                }
-            }
-            let incoming = entries.compactMap(\.inLabel)
-            if Set(incoming).count != incoming.count { problems.append("\(node): an in-label twice: \(incoming.sorted())") }
-        }
-        return problems
+        let snapshot = try snapshot()
+        return snapshot.readProblems() + snapshot.lfibProblems(expectation)
     }
 
-    /// For every lsrd–FRR session, both directions: what one side holds as the other's label
-    /// for a FEC is the other's local label, FEC by FEC.
     func frrBindingProblems(_ expectation: LabExpectation) throws -> [String] {
-        var problems: [String] = []
-        for frr in frrRouters {
-            let rows = try FRRBinding.parse(vtysh(frr, "show mpls ldp binding json"))
-            let frrLocal = try localLabels(frr)
-            for lsrd in peers(of: frr, in: expectation) where topology.node(lsrd)?.software == .lsrd {
-                let bindings = try lsrctl(lsrd, ["show", "ldp", "binding"], as: BindingsView.self).bindings
-                // lsrd → FRR: lsrd's local labels are FRR's remote labels from lsrd.
-                let advertised = Dictionary(bindings.compactMap { b in b.localLabel.map { (b.fec, $0) } }) { a, _ in a }
-                let heardByFRR = Dictionary(rows.filter { $0.neighbor == loopback(lsrd) }
-                    .compactMap { row in Self.label(row.remoteLabel).map { (row.prefix, $0) } }) { a, _ in a }
-                if advertised != heardByFRR {
-                    problems.append("\(frr) holds from \(lsrd) \(heardByFRR.sorted { $0.key < $1.key }), \(lsrd) advertised \(advertised.sorted { $0.key < $1.key })")
-                }
-                // FRR → lsrd: FRR's local labels are lsrd's remote labels from FRR.
-                let heardByLSRD = Dictionary(bindings.compactMap { binding in
-                    binding.remote.first { $0.peer.split(separator: ":").first.map(String.init) == loopback(frr) }.map { (binding.fec, $0.label) }
-                }) { a, _ in a }
-                if frrLocal != heardByLSRD {
-                    problems.append("\(lsrd) holds from \(frr) \(heardByLSRD.sorted { $0.key < $1.key }), \(frr) advertised \(frrLocal.sorted { $0.key < $1.key })")
-                }
-                if advertised.isEmpty || frrLocal.isEmpty { problems.append("\(lsrd) or \(frr) has no bindings at all") }
-            }
-        }
-        return problems
+        let snapshot = try snapshot()
+        return snapshot.readProblems() + snapshot.bindingProblems(expectation)
     }
 
     /// Polls `problems` until it returns none; returns the seconds that took, or throws with the

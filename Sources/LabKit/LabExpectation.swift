@@ -1,6 +1,7 @@
 // The LFIB every lsrd node of a lab should hold, computed from the topology file alone: nodes,
-// roles and links (LabKit parses the file; its routing is what is under test, so the routes are
-// computed again here, from the README's rules).
+// roles and links. The routes are computed again here, from the README's rules, apart from the
+// routes the lab installs (Routing.swift): `lsrlab verify` and the end-to-end tests check the
+// lab's routing and lsrd's label distribution against this.
 //
 // Routes (README, "The lab"): every router has a route to every other router's loopback and to
 // every core subnet it is not on; an LER also to the CE subnets of the other LERs; LSRs carry no
@@ -19,27 +20,26 @@
 // its own the subnet gets a push entry that copies the FTN toward the loopback.
 
 import Foundation
-import LabKit
 import LSRControl
 
-struct LabExpectation {
-    let topology: LabTopology
+public struct LabExpectation: Sendable {
+    public let topology: LabTopology
     /// Link identifiers (`LabTopology.Link.identifier`) out of service.
-    let down: Set<String>
+    public let down: Set<String>
 
-    init(_ topology: LabTopology, down: Set<String> = []) {
+    public init(_ topology: LabTopology, down: Set<String> = []) {
         self.topology = topology
         self.down = down
     }
 
-    typealias Link = LabTopology.Link
+    public typealias Link = LabTopology.Link
 
-    func isUp(_ link: Link) -> Bool { !down.contains(link.identifier) }
+    public func isUp(_ link: Link) -> Bool { !down.contains(link.identifier) }
 
     func isRouter(_ node: String) -> Bool { topology.node(node).map { $0.role != .ce } ?? false }
 
     /// Router-to-router links that are up.
-    var coreLinks: [Link] { topology.links.filter { isRouter($0.a.node) && isRouter($0.b.node) && isUp($0) } }
+    public var coreLinks: [Link] { topology.links.filter { isRouter($0.a.node) && isRouter($0.b.node) && isUp($0) } }
 
     /// What a router owns: its loopback and the subnets of its links that are up.
     func owned(by node: String) -> Set<String> {
@@ -49,7 +49,7 @@ struct LabExpectation {
     }
 
     /// Hop counts from `node` over the core links that are up.
-    func hops(from node: String) -> [String: Int] {
+    public func hops(from node: String) -> [String: Int] {
         var distance = [node: 0], queue = [node]
         while !queue.isEmpty {
             let current = queue.removeFirst()
@@ -65,7 +65,7 @@ struct LabExpectation {
     }
 
     /// The prefixes a router routes (not its own), each with the routers that own it.
-    func routedPrefixes(of node: String) -> [String: Set<String>] {
+    public func routedPrefixes(of node: String) -> [String: Set<String>] {
         guard let this = topology.node(node), this.role != .ce else { return [:] }
         var result: [String: Set<String>] = [:]
         for router in topology.nodes where router.role != .ce && router.name != node {
@@ -84,14 +84,14 @@ struct LabExpectation {
         return result
     }
 
-    struct NextHop: Hashable {
-        var neighbour: String
-        var address: String
-        var interface: String
+    public struct NextHop: Hashable, Sendable {
+        public var neighbour: String
+        public var address: String
+        public var interface: String
     }
 
     /// Every neighbour one hop closer to the nearest owner, one next hop per link.
-    func nextHops(of node: String, toward owners: Set<String>) -> [NextHop] {
+    public func nextHops(of node: String, toward owners: Set<String>) -> [NextHop] {
         let distances = owners.map { hops(from: $0) }
         func cost(_ router: String) -> Int? { distances.compactMap { $0[router] }.min() }
         guard let own = cost(node), own > 0 else { return [] }
@@ -110,7 +110,7 @@ struct LabExpectation {
     }
 
     /// The node's expected LFIB, masked, sorted.
-    func lfib(of node: String) -> [String] {
+    public func lfib(of node: String) -> [String] {
         var entries: [String] = []
         for (prefix, owners) in routedPrefixes(of: node) {
             let hops = nextHops(of: node, toward: owners).compactMap { hop -> (NextHop, String)? in
@@ -130,7 +130,7 @@ struct LabExpectation {
     }
 
     /// An LER's static routes: each other LER's CE subnet, and the loopback prefix whose LSP carries it.
-    func carriedOverLSPs(at node: String) -> [String: String] {
+    public func carriedOverLSPs(at node: String) -> [String: String] {
         guard topology.node(node)?.role == .ler else { return [:] }
         var result: [String: String] = [:]
         for link in topology.links {
@@ -144,7 +144,7 @@ struct LabExpectation {
 }
 
 /// An actual LFIB entry in the expectation's masked form.
-func maskedEntry(_ entry: LFIBView.Entry) -> String {
+public func maskedEntry(_ entry: LFIBView.Entry) -> String {
     func label(_ value: UInt32) -> String { value == 3 ? "imp-null" : value >= 16 ? "*" : "\(value)" }
     let incoming = entry.inLabel.map(label) ?? "-"
     let hops = entry.nexthops.map { "\($0.address ?? "-")%\($0.interface)=\($0.outLabels.map(label).joined(separator: "/"))" }
