@@ -103,7 +103,7 @@ public struct LabExpectation: Sendable {
     }
 
     /// The label a router advertises for a prefix: "imp-null", "*" (dynamic) or nil (none).
-    func advertisedLabel(of node: String, for prefix: String) -> String? {
+    public func advertisedLabel(of node: String, for prefix: String) -> String? {
         if owned(by: node).contains(prefix) { return "imp-null" }
         guard let owners = routedPrefixes(of: node)[prefix], !nextHops(of: node, toward: owners).isEmpty else { return nil }
         return "*"

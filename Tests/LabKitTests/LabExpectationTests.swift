@@ -165,6 +165,22 @@ import Testing
         #expect(problems.contains { $0.hasPrefix("p1 holds from pe2 ") && $0.contains("999") })
     }
 
+    @Test func aLabelFRRKeepsButNoLongerAdvertisesIsNoProblem() throws {
+        let topology = try topology(frrCore: true)
+        let down = LabExpectation(topology, down: [try topology.link(named: "p1-pe2").identifier])
+        var lab = snapshot(frrCore: true)
+        // p1 withdrew 10.255.0.3/32 and 10.0.2.0/24 from pe1 but still lists their local labels.
+        lab.routers[0].remoteLabels["10.255.0.2"]?["10.255.0.3/32"] = nil
+        lab.routers[0].remoteLabels["10.255.0.2"]?["10.0.2.0/24"] = nil
+        lab.routers[1].remoteLabels["10.255.0.3"] = nil
+        // And pe1 withdrew what it routed through pe2.
+        for fec in ["10.0.2.0/24", "10.255.0.3/32", "192.168.2.0/24"] { lab.routers[1].remoteLabels["10.255.0.1"]?[fec] = nil }
+        #expect(lab.bindingProblems(down) == [])
+        // A label pe1 still holds for a FEC p1 no longer routes is stale.
+        lab.routers[0].remoteLabels["10.255.0.2"]?["10.255.0.3/32"] = 201
+        #expect(lab.bindingProblems(down).count == 1)
+    }
+
     @Test func whatCouldNotBeReadIsReported() {
         var lab = snapshot()
         lab.routers[2].errors = ["show-lfib: lsrd did not answer within 5 s"]
