@@ -139,8 +139,8 @@ func printStatus(_ lab: Lab) throws {
             // What `lsrctl show ldp neighbor` and `lsrctl show lfib` print, read in this process.
             let client = ControlClient(socketPath: lab.controlSocket(router.name))
             do {
-                print(try client.call(ControlRequest(command: .showNeighbors), as: NeighborsView.self).0.renderText(detail: false))
-                print(try client.call(ControlRequest(command: .showLFIB), as: LFIBView.self).0.renderText())
+                print(try client.call(ControlRequest(command: .showNeighbors), as: NeighborsView.self).0.renderText(detail: false), terminator: "\n\n")
+                print(try client.call(ControlRequest(command: .showLFIB), as: LFIBView.self).0.renderText(), terminator: "\n\n")
             } catch {
                 print("lsrd does not answer: \(error)")
             }
