@@ -2,6 +2,7 @@
 
 import LDPCodec
 import LDPEngine
+import MPLSForwarding
 
 extension DaemonConfiguration {
     public var engineConfiguration: EngineConfiguration {
@@ -25,5 +26,16 @@ extension DaemonConfiguration {
             },
             targetedHelloPolicy: acceptTargetedHellos ? .any : .configuredNeighborsOnly,
             keepAliveTime: keepAlive, gtsm: gtsm, md5Passwords: passwords, labelDistribution: labels)
+    }
+}
+
+extension DaemonConfiguration {
+    /// Static routes whose `via` loopback gets no local label (`labels-for` leaves it out):
+    /// when that loopback's LER is a direct neighbour, only our pop entry for it says so, and
+    /// without a label there is none, so the route gets no forwarding. Through a transit LSR
+    /// the FTN carries the route and the local label does not matter.
+    public var staticRoutesWithoutLocalLabel: [StaticRoute] {
+        let filter = engineConfiguration.labelDistribution.fecFilter
+        return staticRoutes.filter { !filter.admits(IPPrefix($0.via, length: 32)) }
     }
 }

@@ -17,7 +17,8 @@
 //
 // Static routes (README, "The userspace plane as a label edge router"): an LER's lsrd has a
 // static route for each CE subnet of another LER via that LER's loopback; with no LDP entry of
-// its own the subnet gets a push entry that copies the FTN toward the loopback.
+// its own the subnet gets a push entry that copies the FTN toward the loopback, or, when that
+// LER is the only next hop (no FTN: implicit-null), the next hops of the loopback's pop entry.
 
 import Foundation
 import LSRControl
@@ -122,9 +123,13 @@ public struct LabExpectation: Sendable {
             entries.append("* \(prefix) \(pops ? "pop" : "swap") \(text)")
             if !pops { entries.append("- \(prefix) push \(text)") }
         }
-        for (subnet, loopback) in carriedOverLSPs(at: node) where !entries.contains(where: { $0.contains(" \(subnet) ") }) {
-            guard let ftn = entries.first(where: { $0.hasPrefix("- \(loopback) push ") }) else { continue }
-            entries.append(ftn.replacingOccurrences(of: "- \(loopback) push ", with: "- \(subnet) push "))
+        // A labelled FTN of the subnet's own wins (an LDP push entry always has a real label).
+        for (subnet, loopback) in carriedOverLSPs(at: node) where !entries.contains(where: { $0.hasPrefix("- \(subnet) push ") }) {
+            if let ftn = entries.first(where: { $0.hasPrefix("- \(loopback) push ") }) {
+                entries.append(ftn.replacingOccurrences(of: "- \(loopback) push ", with: "- \(subnet) push "))
+            } else if let pop = entries.first(where: { $0.hasPrefix("* \(loopback) pop ") }) {
+                entries.append(pop.replacingOccurrences(of: "* \(loopback) pop ", with: "- \(subnet) push "))
+            }
         }
         return entries.sorted()
     }

@@ -70,6 +70,20 @@ import MPLSForwarding
         #expect(try DaemonConfiguration.parse("router-id: 1.1.1.1\n", file: "x.yaml").staticRoutes.isEmpty)
     }
 
+    @Test func staticRoutesWhoseLoopbackGetsNoLocalLabelAreNamed() throws {
+        let routes = """
+        static-routes:
+          - { prefix: 192.168.2.0/24, via: 10.255.0.3 }
+          - { prefix: 192.168.3.0/24, via: 10.255.0.4 }
+        """
+        let narrow = try DaemonConfiguration.parse("router-id: 10.255.0.1\nlabels-for: [10.255.0.1/32, 10.255.0.3/32]\n" + routes, file: "pe1.yaml")
+        #expect(narrow.staticRoutesWithoutLocalLabel == [StaticRoute(prefix: IPPrefix("192.168.3.0/24")!, via: IPv4Address("10.255.0.4")!)])
+        for labelsFor in ["all", "host-routes"] {
+            let text = "router-id: 10.255.0.1\nlabels-for: \(labelsFor)\n" + routes
+            #expect(try DaemonConfiguration.parse(text, file: "pe1.yaml").staticRoutesWithoutLocalLabel.isEmpty, "\(labelsFor)")
+        }
+    }
+
     @Test func userspaceOptionsParse() throws {
         let text = """
         router-id: 10.255.0.1

@@ -108,6 +108,95 @@ import Testing
         #expect(layers.setStaticRoutes([]) == [.replace(ldpOwn)])
     }
 
+    // MARK: The remote LER as a direct neighbour
+
+    /// Our label for the loopback where the next hop advertised implicit-null: LDP's pop entry,
+    /// and no FTN.
+    func pop(_ label: UInt32, _ hops: [(String, String, [UInt32])]) -> LFIBEntry {
+        LFIBEntry(key: .label(label), fec: loopback, nextHops: hops.map {
+            LFIBNextHop(address: .v4(IPv4Address($0.0)!), interface: $0.1, outLabels: $0.2)
+        })
+    }
+
+    func customerEntry(_ hops: [LFIBNextHop]) -> LFIBEntry {
+        LFIBEntry(key: .prefix(customer), fec: customer, nextHops: hops)
+    }
+
+    @Test func anAdjacentLERIsAPlainRouteViaItself() throws {
+        var layers = layers()
+        let popEntry = pop(16, [("10.0.0.2", "eth0", [ReservedLabel.implicitNull])])
+        let changes = layers.applyLDP([.replace(popEntry)])
+        #expect(changes == [.replace(popEntry), .replace(customerEntry(popEntry.nextHops))])
+        #expect(try requests(changes).map(\.description) == [
+            "mpls 16: via 10.0.0.2 dev 2",
+            "ipv4 172.16.3.0/24 table 193: via 10.0.0.2 dev 2",
+        ])
+        #expect(try requests(changes)[1].nextHops.allSatisfy { $0.encapsulation.isEmpty }, "no encap: the kernel sends plain IP")
+        #expect(layers.effective.entries[.prefix(customer)]?.action == .push)
+        #expect(layers.effective.tunnelPrefixes == [customer], "the userspace plane forwards it too")
+        // An unrelated change leaves it alone.
+        #expect(layers.applyLDP([.replace(ftn(IPPrefix("4.4.4.4/32")!, [400]))]).count == 1)
+    }
+
+    @Test func theRouteLeavesWithThePopEntry() {
+        var layers = layers()
+        _ = layers.applyLDP([.replace(pop(16, [("10.0.0.2", "eth0", [ReservedLabel.implicitNull])]))])
+        #expect(layers.applyLDP([.remove(.label(16))]) == [.remove(.label(16)), .remove(.prefix(customer))])
+        #expect(layers.effective.entries.isEmpty)
+        // Our label for the loopback changes (withdrawn, then a new one): the route follows.
+        let renewed = pop(17, [("10.0.0.2", "eth0", [ReservedLabel.implicitNull])])
+        #expect(layers.applyLDP([.replace(renewed)]) == [.replace(renewed), .replace(customerEntry(renewed.nextHops))])
+        // A static LSP taking the pop entry's label over takes the route with it.
+        let lsp = StaticLSP(key: .label(17), fec: IPPrefix(IPv4Address.any, length: 0),
+                            nextHop: LFIBNextHop(address: .v4(IPv4Address("10.0.1.2")!), interface: "eth1", outLabels: [900]))
+        #expect(layers.setStatic([lsp]) == [.replace(LayeredLFIB.entries([lsp])[.label(17)]!), .remove(.prefix(customer))])
+        #expect(layers.setStatic([]) == [.replace(renewed), .replace(customerEntry(renewed.nextHops))])
+    }
+
+    @Test func aLabelledFTNToTheLoopbackWinsOverThePopEntry() throws {
+        var layers = layers()
+        let adjacent = pop(16, [("10.0.0.2", "eth0", [ReservedLabel.implicitNull])])
+        _ = layers.applyLDP([.replace(adjacent)])
+        // The direct link goes; the loopback is now reached through a transit LSR: our label
+        // swaps, and the FTN pushes.
+        let transit = pop(16, [("10.0.1.2", "eth1", [300])])
+        let changes = layers.applyLDP([.replace(transit), .replace(ftn(loopback, [300], via: "10.0.1.2", "eth1"))])
+        #expect(try requests(changes).map(\.description) == [
+            "mpls 16: via 10.0.1.2 dev 3 newdst 300",
+            "ipv4 3.3.3.3/32 table 193: via 10.0.1.2 dev 3 encap mpls 300",
+            "ipv4 172.16.3.0/24 table 193: via 10.0.1.2 dev 3 encap mpls 300",
+        ])
+        // A static pop LSP naming the loopback does not displace the labelled FTN either.
+        let staticPop = StaticLSP(key: .label(100), fec: loopback,
+                                  nextHop: LFIBNextHop(address: .v4(IPv4Address("10.0.0.2")!), interface: "eth0",
+                                                       outLabels: [ReservedLabel.implicitNull]))
+        #expect(layers.setStatic([staticPop]).map(\.key) == [.label(100)])
+        #expect(layers.effective.entries[.prefix(customer)]?.nextHops.map(\.outLabels) == [[300]])
+        // The link comes back: the FTN goes, the route is plain IP again.
+        let back = layers.applyLDP([.replace(adjacent), .remove(.prefix(loopback))])
+        #expect(back == [.replace(adjacent), .remove(.prefix(loopback)), .replace(customerEntry(adjacent.nextHops))])
+    }
+
+    @Test func equalCostHopsMixingTheLERAndATransitLSR() throws {
+        var layers = layers()
+        // One next hop is the LER itself (implicit-null), the other a transit LSR (label 300):
+        // LDP keeps the FTN, which the route copies whole.
+        let both: [(String, String, [UInt32])] = [("10.0.0.2", "eth0", [ReservedLabel.implicitNull]), ("10.0.1.2", "eth1", [300])]
+        let mixedFTN = LFIBEntry(key: .prefix(loopback), fec: loopback, nextHops: pop(16, both).nextHops)
+        let changes = layers.applyLDP([.replace(pop(16, both)), .replace(mixedFTN)])
+        #expect(try requests(changes).last?.description == "ipv4 172.16.3.0/24 table 193: via 10.0.0.2 dev 2, via 10.0.1.2 dev 3 encap mpls 300")
+        #expect(layers.effective.entries[.prefix(customer)]?.nextHops == mixedFTN.nextHops)
+        // The transit path goes: LDP drops the FTN (nothing left to push) and keeps the pop
+        // entry; the route stays, over the LER alone.
+        let adjacentOnly = pop(16, [both[0]])
+        let narrowed = layers.applyLDP([.replace(adjacentOnly), .remove(.prefix(loopback))])
+        #expect(narrowed == [.replace(adjacentOnly), .remove(.prefix(loopback)), .replace(customerEntry(adjacentOnly.nextHops))])
+        // The direct link goes instead: the FTN alone carries it, with the label.
+        let transitOnly = LFIBEntry(key: .prefix(loopback), fec: loopback, nextHops: pop(16, [both[1]]).nextHops)
+        _ = layers.applyLDP([.replace(pop(16, [both[1]])), .replace(transitOnly)])
+        #expect(layers.effective.entries[.prefix(customer)]?.nextHops == transitOnly.nextHops)
+    }
+
     @Test func withoutStaticRoutesTheChangesPassAsTheyAre() {
         var layers = LayeredLFIB()
         let changes: [LFIBChange] = [.replace(ftn(loopback, [200])), .remove(.label(100))]

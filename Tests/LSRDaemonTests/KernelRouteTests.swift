@@ -98,7 +98,24 @@ import Testing
     @Test func pushOfImplicitNullIsAPlainRoute() throws {
         let prefix = IPPrefix("10.9.0.0/24")!
         let entry = LFIBEntry(key: .prefix(prefix), fec: prefix, nextHops: [hop("10.0.0.2", "eth0", [3])])
-        #expect(try request(.replace(entry)).nextHops == [.init(gateway: IPv4Address("10.0.0.2"), interfaceIndex: 2)])
+        let route = try request(.replace(entry))
+        #expect(route.nextHops == [.init(gateway: IPv4Address("10.0.0.2"), interfaceIndex: 2)])
+        #expect(route.family == 2)
+        #expect(route.table == 193)
+        #expect(route.scope == 0, "through a gateway")
+        #expect(route.description == "ipv4 10.9.0.0/24 table 193: via 10.0.0.2 dev 2")
+    }
+
+    @Test func pushOfImplicitNullBesideALabelEncapsulatesOnlyTheLabelledHop() throws {
+        // A static route over an LER one hop away on one path and behind a transit LSR on the other.
+        let prefix = IPPrefix("192.168.2.0/24")!
+        let entry = LFIBEntry(key: .prefix(prefix), fec: prefix, nextHops: [hop("10.0.0.2", "eth0", [3]), hop("10.0.1.2", "eth1", [500])])
+        let route = try request(.replace(entry))
+        #expect(Set(route.nextHops) == [
+            .init(gateway: IPv4Address("10.0.0.2"), interfaceIndex: 2),
+            .init(gateway: IPv4Address("10.0.1.2"), interfaceIndex: 3, encapsulation: KernelRouteRequest.labelStack([500])),
+        ])
+        #expect(route.description == "ipv4 192.168.2.0/24 table 193: via 10.0.0.2 dev 2, via 10.0.1.2 dev 3 encap mpls 500")
     }
 
     @Test func placementIsConfigurable() throws {

@@ -211,4 +211,92 @@ struct UserspaceLERNamespaceTests {
         #expect(try !lab.exec("pe1", ["ip", "-N", "rule", "show"]).contains("lookup 193"))
         #expect(try lab.exec("pe1", ["ip", "route", "show", "table", "all"]).contains("lsr0") == false)
     }
+
+    /// Two LERs on one link, each with its CE: ce1 - pe1 - pe2 - ce2. Each PE advertises
+    /// implicit-null for its loopback, so the other has only a pop entry for it and no FTN, and
+    /// neither kernel has a route to the far customer subnet: the static routes must resolve
+    /// over the pop entry and forward plain IP to the neighbour.
+    func buildAdjacent(_ lab: NamespaceLab, customerRings: Bool) throws {
+        let loopbacks = ["pe1": "10.255.0.1", "pe2": "10.255.0.2"]
+        try lab.addNode("ce1", loopback: "172.16.0.1")
+        try lab.addNode("ce2", loopback: "172.16.0.2")
+        for router in ["pe1", "pe2"] { try lab.addNode(router, loopback: loopbacks[router]!) }
+        let links = [("ce1", "eth0", "pe1", "eth1", "192.168.1"), ("pe1", "eth0", "pe2", "eth0", "10.0.1"),
+                     ("ce2", "eth0", "pe2", "eth1", "192.168.2")]
+        for (a, interfaceA, b, interfaceB, subnet) in links {
+            try lab.addLink(a, interfaceA, b, interfaceB, subnet: subnet)
+            for (node, interface) in [(a, interfaceA), (b, interfaceB)] {
+                try lab.exec(node, ["ethtool", "-K", interface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"])
+            }
+        }
+        try lab.exec("ce1", ["ip", "route", "replace", "default", "via", "192.168.1.2", "dev", "eth0"])
+        try lab.exec("ce2", ["ip", "route", "replace", "default", "via", "192.168.2.2", "dev", "eth0"])
+        // Only the far loopback (the LDP session's transport address): no route to the far CE.
+        try lab.exec("pe1", ["ip", "route", "replace", "10.255.0.2/32", "via", "10.0.1.2", "dev", "eth0"])
+        try lab.exec("pe2", ["ip", "route", "replace", "10.255.0.1/32", "via", "10.0.1.1", "dev", "eth0"])
+        let farCustomer = ["pe1": ("192.168.2.0/24", "10.255.0.2"), "pe2": ("192.168.1.0/24", "10.255.0.1")]
+        for router in ["pe1", "pe2"] {
+            try lab.startDaemon(router, configuration: """
+                router-id: \(loopbacks[router]!)
+                dataplane: userspace
+                interfaces:
+                  - { name: eth0, hello-interval: 1, hold-time: 3 }
+                static-routes:
+                  - { prefix: \(farCustomer[router]!.0), via: \(farCustomer[router]!.1) }
+                \(customerRings ? "userspace:\n  customer-interfaces: [eth1]" : "")
+                """)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func customersOfAdjacentLERsPingEachOther(customerRings: Bool) throws {
+        let lab = try NamespaceLab(prefix: customerRings ? "adji" : "adjl")
+        defer { lab.tearDown() }
+        try buildAdjacent(lab, customerRings: customerRings)
+
+        // Each PE pops its label for the other's loopback (implicit-null from it) and pushes
+        // nothing for it: no FTN. The customer prefix gets the pop entry's next hop.
+        var routes: [String: LFIBView.Entry] = [:]
+        let far = ["pe1": ("192.168.2.0/24", "10.255.0.2", "10.0.1.2"), "pe2": ("192.168.1.0/24", "10.255.0.1", "10.0.1.1")]
+        try lab.wait(timeout: 40, "the static routes over the pop entries") {
+            for (pe, (customer, _, _)) in far { routes[pe] = try entry(lab, pe, fec: customer, action: "push") }
+            return routes.count == 2
+        }
+        for (pe, (_, loopback, neighbour)) in far {
+            let route = try #require(routes[pe])
+            #expect(route.nexthops.map(\.outLabels) == [[3]], "\(pe): implicit-null, shown as such")
+            #expect(route.nexthops.first?.address == neighbour && route.nexthops.first?.interface == "eth0")
+            let lfib = try entries(lab, pe)
+            #expect(lfib.contains { $0.fec == "\(loopback)/32" && $0.action == "pop" }, "\(pe): \(lfib)")
+            #expect(!lfib.contains { $0.fec == "\(loopback)/32" && $0.action == "push" }, "\(pe): no FTN for an adjacent LER")
+            #expect(try lab.exec(pe, ["ip", "route", "show", far[pe]!.0]).isEmpty, "\(pe): no route of the kernel's own")
+            try lab.wait(timeout: 10, "\(pe)'s route into the TUN device") {
+                try lab.exec(pe, ["ip", "-N", "route", "show", "table", "193"]).contains("\(far[pe]!.0) dev lsr0 proto 193")
+            }
+        }
+
+        try lab.wait(timeout: 20, "a first CE-to-CE echo") { try ping(lab, from: "ce1", to: "192.168.2.1", count: 1).ok }
+        let before = try far.keys.sorted().map { try entry(lab, $0, fec: far[$0]!.0, action: "push")?.packets ?? 0 }
+        let count = 10
+        let forward = try ping(lab, from: "ce1", to: "192.168.2.1", count: count)
+        let backward = try ping(lab, from: "ce2", to: "192.168.1.1", count: count)
+        #expect(forward.ok, "ce1 -> ce2: \(forward.output)")
+        #expect(backward.ok, "ce2 -> ce1: \(backward.output)")
+        #expect(!forward.output.contains("DUP!") && !backward.output.contains("DUP!"))
+        // The engines forwarded them: each PE's entry counts a request and a reply per echo.
+        let after = try far.keys.sorted().map { try entry(lab, $0, fec: far[$0]!.0, action: "push")?.packets ?? 0 }
+        for (index, pe) in far.keys.sorted().enumerated() {
+            #expect(after[index] - before[index] >= UInt64(2 * count), "\(pe): \(before[index]) -> \(after[index])")
+        }
+
+        // The link goes: the route to the far loopback and with it the pop entry go, and the
+        // static route leaves the LFIB and table 193.
+        try lab.exec("pe1", ["ip", "link", "set", "eth0", "down"])
+        try lab.wait(timeout: 10, "pe1's static route to leave with the pop entry") {
+            // A table the kernel never had is an error to show: it holds no route either.
+            let table = (try? lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"])) ?? ""
+            return try entries(lab, "pe1").allSatisfy { $0.fec != "192.168.2.0/24" && $0.fec != "10.255.0.2/32" }
+                && !table.contains("192.168.2.0/24")
+        }
+    }
 }

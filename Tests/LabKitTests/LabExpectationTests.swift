@@ -46,6 +46,28 @@ import Testing
         ])
     }
 
+    @Test func adjacentLERsReachEachOthersCustomersThroughThePopEntry() throws {
+        let adjacent = try LabTopology.parse("""
+            name: adjacent
+            nodes:
+              ce1: { role: ce }
+              pe1: { role: ler, loopback: 10.255.0.1 }
+              pe2: { role: ler, loopback: 10.255.0.2 }
+              ce2: { role: ce }
+            links:
+              - { a: ce1:eth0, b: pe1:eth1, subnet: 192.168.1.0/24 }
+              - { a: pe1:eth0, b: pe2:eth0, subnet: 10.0.1.0/24 }
+              - { a: ce2:eth0, b: pe2:eth1, subnet: 192.168.2.0/24 }
+            """, file: "adjacent.yaml")
+        // pe1 routes ce2's subnet (the lab's IGP gives LERs those routes) and pops for it; no FTN
+        // of its own, so the static route adds the push, with the pop entry's next hop.
+        #expect(LabExpectation(adjacent).lfib(of: "pe1") == [
+            "* 10.255.0.2/32 pop 10.0.1.2%eth0=imp-null",
+            "* 192.168.2.0/24 pop 10.0.1.2%eth0=imp-null",
+            "- 192.168.2.0/24 push 10.0.1.2%eth0=imp-null",
+        ])
+    }
+
     @Test func core6ParallelLinksAreTwoNextHops() throws {
         let core = try topology("core6")
         #expect(LabExpectation(core).lfib(of: "p1").contains("* 10.255.0.3/32 pop 10.0.3.2%eth1=imp-null,10.0.4.2%eth2=imp-null"))

@@ -1,5 +1,5 @@
 // The kernel routes that hand IPv4 packets to the userspace plane's TUN device, one per FTN
-// prefix that pushes a label. They live in a table of their own (193, lsrd's protocol number)
+// prefix (LFIB.tunnelPrefixes). They live in a table of their own (193, lsrd's protocol number)
 // with protocol 193, and one `ip rule` looks that table up before main: the IGP's routes stay
 // where they are and take over again when an LSP goes, or when lsrd stops and removes the rule.
 

@@ -80,6 +80,7 @@ public final class Daemon: @unchecked Sendable {
             try self.checkInterfacesExist()
             self.install(self.layers.setStatic(self.configuration.staticLSPs))
             self.install(self.layers.setStaticRoutes(self.configuration.staticRoutes))
+            self.warnAboutStaticRoutes()
             self.process(.start)
         }.wait()
         logger.info("lsrd started", metadata: [
@@ -181,11 +182,21 @@ public final class Daemon: @unchecked Sendable {
                 self.configuration = fresh
                 self.install(self.layers.setStatic(fresh.staticLSPs))
                 self.install(self.layers.setStaticRoutes(fresh.staticRoutes))
+                self.warnAboutStaticRoutes()
                 self.process(.configurationChanged(fresh.engineConfiguration))
                 self.logger.info("configuration reloaded", metadata: ["file": "\(path)"])
             } catch {
                 self.logger.error("reload failed, keeping the running configuration: \(error)")
             }
+        }
+    }
+
+    /// A static route over an adjacent LER follows our pop entry for its loopback (StaticRoute).
+    func warnAboutStaticRoutes() {
+        for route in configuration.staticRoutesWithoutLocalLabel {
+            let why = "labels-for gives \(route.via) no local label, so while that LER is a direct LDP neighbour "
+                + "no pop entry carries the route and it is not installed"
+            logger.warning("static route \(route): \(why)")
         }
     }
 

@@ -1,7 +1,8 @@
 // Operator-configured LSPs (like FRR's `mpls lsp` and `ip route ... label`): entries the LFIB
 // holds beside what LDP computed. A static entry wins over LDP's for the same key, and LDP's
 // comes back when the static one is removed. Over both, the static routes: customer prefixes
-// that borrow the FTN of a remote LER's loopback (see StaticRoute).
+// that borrow the FTN of a remote LER's loopback, or its pop entry when that LER is a direct
+// neighbour (see StaticRoute).
 
 import LDPCodec
 import MPLSForwarding
@@ -28,6 +29,9 @@ public struct LayeredLFIB: Sendable {
     public private(set) var ldp = LFIB()
     /// LDP's entries with the static LSPs in place: what the static routes resolve over.
     public private(set) var base = LFIB()
+    /// `base`'s incoming-label entries by FEC: a loopback's pop entry carries a static route
+    /// when the loopback's LER is a direct neighbour.
+    private var incoming = IncomingLabelIndex()
     public private(set) var effective = LFIB()
     public private(set) var staticEntries: [LFIBKey: LFIBEntry] = [:]
     public private(set) var staticRoutes: [StaticRoute] = []
@@ -77,12 +81,16 @@ public struct LayeredLFIB: Sendable {
     /// the static routes (and `alsoChecking`) whose entries moved with the LSPs under them.
     /// Costs O(changes + static routes).
     mutating func settle(_ changes: [LFIBChange], alsoChecking: [LFIBKey] = []) -> [LFIBChange] {
-        base.apply(changes)
+        for change in changes {
+            incoming.apply(change, before: base)
+            base.apply(change)
+        }
         guard !staticRoutes.isEmpty || !alsoChecking.isEmpty else {
             effective.apply(changes)
             return changes
         }
-        let resolved = Dictionary(base.staticRouteEntries(staticRoutes).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        let resolved = Dictionary(base.staticRouteEntries(staticRoutes, incoming: incoming).map { ($0.key, $0) },
+                                  uniquingKeysWith: { first, _ in first })
         func target(_ key: LFIBKey) -> LFIBChange {
             (resolved[key] ?? base.entries[key]).map(LFIBChange.replace) ?? .remove(key)
         }
