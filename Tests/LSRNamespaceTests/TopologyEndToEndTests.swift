@@ -37,6 +37,8 @@ struct TopologyEndToEndTests {
         // One of the two parallel p1-p2 links.
         Case(topology: "core6", prefix: "e2c", linkToFail: "p1:eth1", routerToRestart: "p1", forwards: true),
         Case(topology: "frr-mix", prefix: "e2d", linkToFail: nil, routerToRestart: "p2", forwards: false),
+        // Two adjacent LERs: customer traffic crosses as plain IP (the LSP's egress is the next hop).
+        Case(topology: "line2", prefix: "e2e", linkToFail: nil, routerToRestart: "pe1", forwards: true),
     ]
 
     /// The default LDP hello hold time: what reconvergence must beat.
@@ -298,8 +300,14 @@ struct TopologyEndToEndTests {
             }
         }
         #expect(problems.isEmpty, "\(problems.prefix(20).joined(separator: "\n"))")
-        // Each echo request and each reply crosses at least one labelled hop.
-        #expect(labelled >= 2 * Self.echoes * lab.customerPairs.count, "\(labelled) labelled echo frames captured")
+        // Each echo request and each reply crosses at least one labelled hop, where an LSR sits
+        // between the two LERs (between adjacent LERs the LSP is PHP'd away).
+        let expectation = LabExpectation(lab.topology)
+        let acrossLSRs = lab.customerPairs.filter { a, b in
+            guard let from = lab.topology.attachment(of: a)?.router, let to = lab.topology.attachment(of: b)?.router else { return true }
+            return (expectation.hops(from: from)[to] ?? 0) > 1
+        }
+        #expect(labelled >= 2 * Self.echoes * acrossLSRs.count, "\(labelled) labelled echo frames captured")
     }
 
     func stopCapture(_ pid: pid_t) {

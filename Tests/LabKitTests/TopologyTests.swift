@@ -9,7 +9,7 @@ import Testing
         FileManager.default.currentDirectoryPath + "/topologies"
     }
 
-    @Test(arguments: ["line3", "ring4", "core6", "frr-mix"])
+    @Test(arguments: ["line2", "line3", "ring4", "core6", "frr-mix"])
     func shippedTopologiesAreValid(_ name: String) throws {
         let topology = try LabTopology.load(path: "\(Self.topologiesDirectory)/\(name).yaml")
         #expect(topology.name == name)

@@ -3,7 +3,7 @@
 # with lsrd in `kernel` mode, exactly as `scripts/lab up` does on a host, and is driven only
 # through lsrlab's own commands (up, verify, snapshot, status, ping, link, restart, down).
 # - line3 (CE - PE - P - PE - CE) in detail: kernel routes, MPLS counters, a link down and up.
-# - ring4, core6 and frr-mix: `lsrlab verify` (sessions, every lsrd LFIB as the topology predicts
+# - line2, ring4, core6 and frr-mix: `lsrlab verify` (sessions, every lsrd LFIB as the topology predicts
 #   and installed in the kernel, labels agreed with FRR's ldpd) after up, a core link down and up,
 #   and an lsrd killed and restarted; every CE pair pinging across (across FRR routers too: they
 #   label-switch with the kernel's MPLS here); `down` leaving nothing.
@@ -56,7 +56,7 @@ capture_stop() { # STAGE
     rm -f /tmp/capture-*.txt
     echo "==== end"
 }
-wanted() { case " ${TOPOLOGIES:-line3 ring4 core6 frr-mix} " in *" $1 "*) return 0;; esac; return 1; }
+wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix} " in *" $1 "*) return 0;; esac; return 1; }
 
 line3() {
     routers=$(lsrd_routers line3)
@@ -159,9 +159,13 @@ run_topology() { # TOPOLOGY LINK-TO-FAIL ROUTER-TO-RESTART "CE:CE ..." [cuts: th
     verify "lsrlab verify: $topology as predicted, every lsrd LFIB installed in the kernel" 60
     dump $topology-up
     stamp "pings"
-    capture_start
-    pings
-    capture_stop $topology-up
+    if grep -q 'role: *lsr' topologies/$topology.yaml; then
+        capture_start
+        pings
+        capture_stop $topology-up
+    else
+        pings # between adjacent LERs no label crosses the wire
+    fi
     if [ -n "$link" ]; then
         stamp "link $link down"
         check "lsrlab link $link down" lab link $link down
@@ -198,6 +202,8 @@ run_topology() { # TOPOLOGY LINK-TO-FAIL ROUTER-TO-RESTART "CE:CE ..." [cuts: th
 lab_processes_any() { for file in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$file" 2>/dev/null; echo; done | grep -E '/run/lsrla[b]/|/usr/lib/fr[r]/'; }
 no_lab_processes_any() { ! lab_processes_any; }
 wanted line3 && line3
+# Adjacent LERs: each static route rides the other's implicit-null binding as a plain kernel route.
+wanted line2 && run_topology line2 pe1-pe2 pe1 "ce1:ce2" cuts
 wanted ring4 && run_topology ring4 pe1-p1 p1 "ce1:ce2"
 # One of the two parallel p1-p2 links: the other keeps the path.
 wanted core6 && run_topology core6 p1:eth1 p1 "ce1:ce3 ce1:ce4 ce2:ce3 ce2:ce4"
