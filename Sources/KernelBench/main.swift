@@ -73,8 +73,8 @@ _ = writer.perform(removals)
 let directory = NSTemporaryDirectory()
 var mplsBatch = "", ipv4Batch = ""
 for index in 0..<count {
-    mplsBatch += "route add \(firstLabel + UInt32(index)) as \(100_000 + index) via inet \(gateway) dev \(interface) proto 193\n"
-    ipv4Batch += "route add \(ftnPrefix(index).address) encap mpls \(200_000 + index) via \(gateway) dev \(interface) table 193 proto 193\n"
+    mplsBatch += "route add \(firstLabel + UInt32(index)) as \(100_000 + index) via inet \(gateway) dev \(interface) proto \(Daemon.routeProtocol)\n"
+    ipv4Batch += "route add \(ftnPrefix(index).address) encap mpls \(200_000 + index) via \(gateway) dev \(interface) table 193 proto \(Daemon.routeProtocol)\n"
 }
 try mplsBatch.write(toFile: directory + "/mpls.batch", atomically: true, encoding: .utf8)
 try ipv4Batch.write(toFile: directory + "/ipv4.batch", atomically: true, encoding: .utf8)
@@ -92,7 +92,7 @@ let ipSeconds = try seconds {
     try ip(["-f", "mpls", "-batch", directory + "/mpls.batch"])
     try ip(["-batch", directory + "/ipv4.batch"])
 }
-try ip(["-f", "mpls", "route", "flush", "proto", "193"])
+try ip(["-f", "mpls", "route", "flush", "proto", "\(Daemon.routeProtocol)"])
 try ip(["route", "flush", "table", "193"])
 
 let routes = Double(2 * count)

@@ -189,8 +189,8 @@ public final class Lab {
                 }
             }
         }
-        // zebra before lsrd: at its start zebra deletes the routes of FRR's protocols it finds,
-        // and lsrd's protocol number, 193, is FRR's ldp.
+        // zebra before lsrd: OSPF's routes are there when lsrd starts (lsrd's own routes carry a
+        // protocol number zebra leaves alone, so the order matters only for convergence time).
         for router in topology.routers where router.software == .frr || igp == .ospf { try startFRR(router.name) }
         let problems = igp == .ospf ? try waitForOSPF(timeout: igpTimeout) : []
         for router in topology.routers where router.software == .lsrd { try startLSRD(router.name) }

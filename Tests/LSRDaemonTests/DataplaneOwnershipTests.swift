@@ -36,7 +36,7 @@ import Testing
             "ipv4 3.3.3.3/32 table 193: via 10.0.0.2 dev 2 encap mpls 200",
             "ipv4 172.16.3.0/24 table 193: via 10.0.0.2 dev 2 encap mpls 200",
         ])
-        #expect(made[1].protocolNumber == 193)
+        #expect(made[1].protocolNumber == Daemon.routeProtocol)
         #expect(made[1].destination == [172, 16, 3, 0])
         #expect(made[1].destinationLength == 24)
         #expect(made[1].nextHops[0].encapsulation == KernelRouteRequest.labelStack([200]))

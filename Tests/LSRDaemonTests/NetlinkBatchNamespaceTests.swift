@@ -64,7 +64,7 @@ struct NetlinkBatchNamespaceTests {
         #expect(results[128]?.description.hasPrefix("add ipv4 10.200.0.128/32 table 193: Network is unreachable") == true,
                 "\(String(describing: results[128]))")
 
-        let table = try Command.run(["ip", "-n", name, "route", "show", "table", "193", "proto", "193"])
+        let table = try Command.run(["ip", "-n", name, "route", "show", "table", "193", "proto", "\(Daemon.routeProtocol)"])
         let installed = Set(table.split(separator: "\n").map { String($0.split(separator: " ")[0]) })
         #expect(installed.count == 300 - failing.count)
         #expect(!installed.contains("10.200.0.128") && installed.contains("10.200.0.129"))
@@ -81,7 +81,56 @@ struct NetlinkBatchNamespaceTests {
         // Installed again from the writer's view: what the kernel holds reads back the same.
         let good = requests.enumerated().filter { !failing.contains($0.offset) }.map(\.element)
         #expect(writer.perform(good).allSatisfy { $0 == nil })
-        let dumped = try writer.routes(family: KernelRouteConstants.familyIPv4, protocolNumber: 193)
+        let dumped = try writer.routes(family: KernelRouteConstants.familyIPv4, protocolNumber: Daemon.routeProtocol)
         #expect(Set(dumped.map { KernelRouteSummary($0) }) == Set(good.map { KernelRouteSummary($0) }))
+    }
+
+    /// FRR's zebra, started beside lsrd (an IGP's zebra restarting, say), takes the routes of the
+    /// protocol numbers FRR owns (186-198; 193 is its "ldp") for routes of its own from before
+    /// its restart, and installs copies of them, which outlive the originals. lsrd's protocol
+    /// number is outside that range: zebra leaves its routes alone. The route planted with 193
+    /// shows that this zebra does copy what it takes for its own.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/zebra"), "needs FRR's zebra"))
+    func zebraStartingBesideLeavesLsrdsRoutesAlone() throws {
+        let name = "kwt-zebra-\(getpid())"
+        let directory = "/tmp/\(name)", sockets = "/var/run/frr/\(name)"
+        try Command.run(["ip", "netns", "add", name])
+        var zebra: pid_t?
+        defer {
+            if let zebra { kill(zebra, SIGTERM); for _ in 0..<50 where kill(zebra, 0) == 0 { usleep(100_000) } }
+            _ = try? Command.run(["ip", "netns", "del", name], allowFailure: true)
+            _ = try? Command.run(["rm", "-rf", directory, sockets], allowFailure: true)
+        }
+        try Command.run(["ip", "-n", name, "link", "add", "d0", "type", "veth", "peer", "name", "d1"])
+        try Command.run(["ip", "-n", name, "link", "set", "d1", "up"])
+        try Command.run(["ip", "-n", name, "link", "set", "d0", "up"])
+        try Command.run(["ip", "-n", name, "addr", "add", "10.77.0.1/24", "dev", "d0"])
+        let (writer, index) = try writer(in: name)
+        let requests = try (1...3).map { position in
+            let prefix = IPPrefix(IPv4Address(10, 201, 0, UInt8(position)), length: 32)
+            let entry = LFIBEntry(key: .prefix(prefix), fec: prefix, nextHops: [
+                LFIBNextHop(address: .v4(IPv4Address(10, 77, 0, 2)), interface: "d0", outLabels: [ReservedLabel.implicitNull]),
+            ])
+            return try KernelRouteRequest.make(for: .replace(entry), interfaceIndex: { _ in index })
+        }
+        #expect(writer.perform(requests).allSatisfy { $0 == nil })
+        try Command.run(["ip", "-n", name, "route", "add", "10.202.0.1/32", "via", "10.77.0.2", "table", "193", "proto", "193"])
+
+        try Command.run(["mkdir", "-p", directory, sockets])
+        try "hostname z\nlog file \(directory)/zebra.log informational\n".write(toFile: "\(directory)/frr.conf", atomically: true, encoding: .utf8)
+        try Command.run(["chown", "-R", "frr:frr", directory, sockets])
+        try Command.spawnDetached(["ip", "netns", "exec", name, "/usr/lib/frr/zebra", "-d", "-N", name, "-f", "\(directory)/frr.conf",
+                                   "-i", "\(directory)/zebra.pid"], log: "\(directory)/zebra.out", wait: true)
+        zebra = (try? String(contentsOfFile: "\(directory)/zebra.pid", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        func table() throws -> [String] {
+            try Command.run(["ip", "-N", "-n", name, "route", "show", "table", "193"]).split(separator: "\n").map(String.init)
+        }
+        // zebra reads the kernel's routes at start: its copy of the 193 route shows it has.
+        let deadline = Date().addingTimeInterval(10)
+        while try table().filter({ $0.hasPrefix("10.202.0.1 ") }).count < 2 && Date() < deadline { usleep(200_000) }
+        let routes = try table()
+        #expect(routes.filter { $0.hasPrefix("10.202.0.1 ") }.count == 2, "zebra copied FRR's own protocol's route: \(routes)")
+        let lsrd = routes.filter { $0.hasPrefix("10.201.") }
+        #expect(lsrd.count == 3 && lsrd.allSatisfy { $0.contains("proto \(Daemon.routeProtocol)") && !$0.contains("nhid") }, "\(routes)")
     }
 }

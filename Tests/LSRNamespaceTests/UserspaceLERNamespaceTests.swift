@@ -105,7 +105,7 @@ struct UserspaceLERNamespaceTests {
 
         // pe1's kernel hands the far customer subnet to lsrd's TUN device, in table 193 with a rule.
         let routed = (try? lab.wait(timeout: 10, "pe1's route into the TUN device") {
-            try lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"]).contains("192.168.2.0/24 dev lsr0 proto 193")
+            try lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"]).contains("192.168.2.0/24 dev lsr0 proto 205")
         }) != nil
         let pe1View = (try? lab.show("pe1", ["show", "dataplane"], as: DataplaneView.self)).map { "\($0)" } ?? "-"
         try #require(routed, "pe1 table 193: \((try? lab.exec("pe1", ["ip", "-N", "route", "show", "table", "193"])) ?? "-")\n\(pe1View)")
@@ -271,7 +271,7 @@ struct UserspaceLERNamespaceTests {
             #expect(!lfib.contains { $0.fec == "\(loopback)/32" && $0.action == "push" }, "\(pe): no FTN for an adjacent LER")
             #expect(try lab.exec(pe, ["ip", "route", "show", far[pe]!.0]).isEmpty, "\(pe): no route of the kernel's own")
             try lab.wait(timeout: 10, "\(pe)'s route into the TUN device") {
-                try lab.exec(pe, ["ip", "-N", "route", "show", "table", "193"]).contains("\(far[pe]!.0) dev lsr0 proto 193")
+                try lab.exec(pe, ["ip", "-N", "route", "show", "table", "193"]).contains("\(far[pe]!.0) dev lsr0 proto 205")
             }
         }
 

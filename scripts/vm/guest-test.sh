@@ -160,17 +160,17 @@ stop_planes() {
     kill -KILL $planes_pid 2>/dev/null
     rm -f /tmp/planes.sock
 }
-# Routes a kernel-mode lsrd left (protocol 193): a userspace-mode lsrd removes them, since the
+# Routes a kernel-mode lsrd left (protocol 205): a userspace-mode lsrd removes them, since the
 # kernel would forward with them beside it.
 in_ns planes ip addr add 10.9.9.1/24 dev u1
-check "planted: a kernel-plane swap route" in_ns planes ip -f mpls route add 5000 as 6000 via inet 10.9.9.2 dev u1 proto 193
+check "planted: a kernel-plane swap route" in_ns planes ip -f mpls route add 5000 as 6000 via inet 10.9.9.2 dev u1 proto 205
 check "planted: a kernel-plane push route" \
-    in_ns planes ip route add 172.31.0.0/16 encap mpls 6001 via 10.9.9.2 dev u1 table 193 proto 193
+    in_ns planes ip route add 172.31.0.0/16 encap mpls 6001 via 10.9.9.2 dev u1 table 193 proto 205
 run_planes userspace u1 u2
 check "userspace: the kernel does not take labelled frames on lsrd's interfaces (input=0)" \
     test "$(input_of u1)$(input_of u2)" = 00
 check "userspace: the kernel plane's routes of an earlier run are gone" \
-    sh -c '[ -z "$($IP netns exec planes ip -f mpls route show proto 193)" ] && [ -z "$($IP netns exec planes ip route show table 193 proto 193)" ]'
+    sh -c '[ -z "$($IP netns exec planes ip -f mpls route show proto 205)" ] && [ -z "$($IP netns exec planes ip route show table 193 proto 205)" ]'
 stop_planes
 run_planes both "{ name: u1, forwarding: userspace }" u2
 check "both: the userspace-owned interface has input=0, the kernel-owned one input=1" \

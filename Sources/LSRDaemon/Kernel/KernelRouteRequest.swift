@@ -36,7 +36,7 @@ public struct KernelRoutePlacement: Hashable, Sendable {
     /// The policy rule's priority: below `main`'s 32766, so labelled routes win.
     public var ftnRulePriority: UInt32
 
-    public init(protocolNumber: UInt8 = 193, ftnTable: UInt32 = 193, ftnRulePriority: UInt32 = 1000) {
+    public init(protocolNumber: UInt8 = Daemon.routeProtocol, ftnTable: UInt32 = 193, ftnRulePriority: UInt32 = 1000) {
         self.protocolNumber = protocolNumber
         self.ftnTable = ftnTable
         self.ftnRulePriority = ftnRulePriority

@@ -1,6 +1,6 @@
 // The kernel routes that hand IPv4 packets to the userspace plane's TUN device, one per FTN
-// prefix (LFIB.tunnelPrefixes). They live in a table of their own (193, lsrd's protocol number)
-// with protocol 193, and one `ip rule` looks that table up before main: the IGP's routes stay
+// prefix (LFIB.tunnelPrefixes). They live in a table of their own (193) with lsrd's protocol
+// number (`Daemon.routeProtocol`), and one `ip rule` looks that table up before main: the IGP's routes stay
 // where they are and take over again when an LSP goes, or when lsrd stops and removes the rule.
 
 import CNetlink
@@ -11,7 +11,7 @@ final class TunnelRoutes {
     static let table: UInt32 = 193
     /// Below main's 32766 and default's 32767; above local's 0, so local addresses stay local.
     static let rulePriority: UInt32 = 1000
-    static let protocolNumber: UInt8 = 193
+    static let protocolNumber = Daemon.routeProtocol
 
     let interfaceIndex: Int32
     private let socket: OpaquePointer

@@ -13,8 +13,10 @@ import NIOCore
 import NIOPosix
 
 public final class Daemon: @unchecked Sendable {
-    /// The routing protocol number lsrd marks its own kernel routes with (see README).
-    public static let routeProtocol: UInt8 = 193
+    /// The routing protocol number lsrd marks its own kernel routes with (see README). Outside
+    /// FRR's numbers (186-198, 193 being its "ldp"): a zebra starting beside lsrd takes routes
+    /// of those for its own from before its restart, and installs copies that outlive lsrd's.
+    public static let routeProtocol: UInt8 = 205
 
     public private(set) var configuration: DaemonConfiguration
     let configurationPath: String?
