@@ -88,6 +88,9 @@ struct Up: ParsableCommand {
             print(summary + "; waiting for LDP...")
             let converged = try waitForSessions(lab, timeout: timeout)
             print(converged ? "LDP converged." : "not every LDP session is OPERATIONAL yet (see 'status').")
+            // Every router as the topology predicts (what `verify` checks), once the last
+            // mappings have settled.
+            if converged { print(verify(lab, timeout: 15).report) }
             // Show label switching: the first two CEs ping each other across the core, and the
             // LFIB counters below count what the routers switched.
             let edges = lab.topology.customerEdges.map(\.name)
@@ -187,28 +190,35 @@ struct Verify: ParsableCommand {
     func run() throws {
         do {
             let lab = try options.runningLab()
-            let expectation = LabExpectation(lab.topology, down: lab.downLinks)
-            let started = Date()
-            var snapshot = lab.snapshot()
-            var problems = snapshot.problems(expectation)
-            while !problems.isEmpty && Date().timeIntervalSince(started) < timeout {
-                usleep(250_000)
-                snapshot = lab.snapshot()
-                problems = snapshot.problems(expectation)
-            }
-            let down = expectation.down.isEmpty ? "none" : expectation.down.sorted().joined(separator: ", ")
-            guard problems.isEmpty else {
-                print("lab '\(options.prefix)' (\(lab.topology.name), links down: \(down)) is not as its topology predicts:")
-                for problem in problems { print("  " + problem) }
-                throw ExitCode(1)
-            }
-            let sessions = snapshot.routers.map(\.operationalPeers.count).reduce(0, +)
-            let entries = snapshot.routers.compactMap(\.lfib?.count).reduce(0, +)
-            print("lab '\(options.prefix)' (\(lab.topology.name), links down: \(down)): \(snapshot.routers.count) routers, "
-                  + "\(sessions) session ends OPERATIONAL, \(entries) LFIB entries installed as predicted, labels agreed "
-                  + String(format: "(%.1f s)", Date().timeIntervalSince(started)))
+            let verified = verify(lab, timeout: timeout)
+            print(verified.report)
+            if !verified.problems.isEmpty { throw ExitCode(1) }
         } catch let exit as ExitCode { throw exit } catch { fail(error) }
     }
+}
+
+/// Polls the lab's snapshot until it is as its topology predicts or `timeout` seconds have
+/// passed; returns what is still wrong and a report for the operator.
+func verify(_ lab: Lab, timeout: Double) -> (problems: [String], report: String) {
+    let expectation = LabExpectation(lab.topology, down: lab.downLinks)
+    let started = Date()
+    var snapshot = lab.snapshot()
+    var problems = snapshot.problems(expectation)
+    while !problems.isEmpty && Date().timeIntervalSince(started) < timeout {
+        usleep(250_000)
+        snapshot = lab.snapshot()
+        problems = snapshot.problems(expectation)
+    }
+    let down = expectation.down.isEmpty ? "none" : expectation.down.sorted().joined(separator: ", ")
+    guard problems.isEmpty else {
+        return (problems, "lab '\(lab.prefix)' (\(lab.topology.name), links down: \(down)) is not as its topology predicts:\n"
+                + problems.map { "  " + $0 }.joined(separator: "\n"))
+    }
+    let sessions = snapshot.routers.map(\.operationalPeers.count).reduce(0, +)
+    let entries = snapshot.routers.compactMap(\.lfib?.count).reduce(0, +)
+    return ([], "lab '\(lab.prefix)' (\(lab.topology.name), links down: \(down)): \(snapshot.routers.count) routers, "
+                + "\(sessions) session ends OPERATIONAL, \(entries) LFIB entries installed as predicted, labels agreed "
+                + String(format: "(%.1f s)", Date().timeIntervalSince(started)))
 }
 
 struct Snapshot: ParsableCommand {

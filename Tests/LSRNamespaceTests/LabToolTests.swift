@@ -26,6 +26,9 @@ struct LabToolTests {
         let up = try lsrlab(["up", topology("line3"), "--prefix", "labt"])
         #expect(up.status == 0, "\(up.output)")
         #expect(up.output.contains("LDP converged."), "\(up.output)")
+        #expect(up.output.contains("lab 'labt' (line3, links down: none): 3 routers, 4 session ends OPERATIONAL, "), "\(up.output)")
+        let verified = try lsrlab(["verify", "--prefix", "labt"])
+        #expect(verified.status == 0 && verified.output.contains("installed as predicted, labels agreed"), "\(verified.output)")
         // pe1 pushes p1's label toward pe2's loopback; p1 pops it (PHP).
         let pe1 = try JSONDecoder().decode(LFIBView.self, from: Data(Shell.check([
             "ip", "netns", "exec", "labt-pe1", Binaries.lsrctl, "show", "lfib", "--json", "--socket", "/run/lsrlab/labt/pe1.sock",
@@ -39,6 +42,13 @@ struct LabToolTests {
         #expect(pop?.action == "pop" && pop?.fec == "10.255.0.3/32")
         // The LSR does not route IP.
         #expect(try Shell.check(["ip", "netns", "exec", "labt-p1", "sysctl", "-n", "net.ipv4.ip_forward"]).hasPrefix("0"))
+
+        // Taken down behind the lab's back, a link makes verify fail and say what differs.
+        try Shell.check(["ip", "-n", "labt-p1", "link", "set", "eth1", "down"])
+        let broken = try lsrlab(["verify", "--prefix", "labt", "--timeout", "5"])
+        #expect(broken.status == 1 && broken.output.contains("is not as its topology predicts"), "\(broken.output)")
+        #expect(broken.output.contains("p1: sessions OPERATIONAL with [\"10.255.0.1\"], expected [\"10.255.0.1\", \"10.255.0.3\"]"),
+                "\(broken.output)")
 
         let pids = try Shell.run(["ip", "netns", "pids", "labt-p1"]).output.split(separator: "\n").compactMap { Int32($0) }
         #expect(!pids.isEmpty)

@@ -7,6 +7,7 @@
 #   and installed in the kernel, labels agreed with FRR's ldpd) after up, a core link down and up,
 #   and an lsrd killed and restarted; every CE pair pinging across (across FRR routers too: they
 #   label-switch with the kernel's MPLS here); `down` leaving nothing.
+# - ring4 under OSPF (`--igp ospf`), and a zebra killed and started again beside a running lsrd.
 # Prints "ok -"/"not ok -" lines and, between ==== markers, each lsrd router's kernel routes and
 # the stage's `lsrlab snapshot` for scripts/vm/check-routes.py (stages <topology>-up, -linkdown,
 # -linkup, -restarted). Exit status: the number of failures.
@@ -56,7 +57,7 @@ capture_stop() { # STAGE
     rm -f /tmp/capture-*.txt
     echo "==== end"
 }
-wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix} " in *" $1 "*) return 0;; esac; return 1; }
+wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix ring4-ospf} " in *" $1 "*) return 0;; esac; return 1; }
 
 line3() {
     routers=$(lsrd_routers line3)
@@ -209,5 +210,39 @@ wanted ring4 && run_topology ring4 pe1-p1 p1 "ce1:ce2"
 wanted core6 && run_topology core6 p1:eth1 p1 "ce1:ce3 ce1:ce4 ce2:ce3 ce2:ce4"
 # FRR's p1 and pe2 between lsrd's pe1 and p2, in a line: the link down leaves no path.
 wanted frr-mix && run_topology frr-mix p1-p2 p2 "ce1:ce2" cuts
+
+# ring4 under OSPF (FRR's zebra and ospfd in every router, lsrd beside them), and pe1's zebra
+# killed and started again beside its running lsrd: zebra takes the routes of FRR's protocol
+# numbers for its own from before, and must leave lsrd's (protocol 205) alone.
+run_ospf() {
+    topology=ring4 routers=$(lsrd_routers ring4) ce_pairs="ce1:ce2"
+    before=$failures
+    stamp "lsrlab up ring4 --igp ospf --dataplane kernel"
+    lab up topologies/ring4.yaml --igp ospf --dataplane kernel --timeout 90 >/tmp/lab-up.out 2>&1
+    check "lsrlab up ring4 --igp ospf: OSPF converged" grep -q 'OSPF converged' /tmp/lab-up.out
+    check "lsrlab up ring4 --igp ospf: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
+    verify "lsrlab verify: ring4 under OSPF as predicted, every lsrd LFIB installed in the kernel" 60
+    pings
+    dump ring4-ospf-up
+    frr=/run/lsrlab/v/frr/pe1
+    stamp "pe1's zebra: kill -9, started again"
+    check "pe1's zebra killed (SIGKILL)" kill -9 "$(cat $frr/zebra.pid)"
+    sleep 1
+    check "pe1's zebra started again beside lsrd" \
+        ip netns exec v-pe1 /usr/lib/frr/zebra -d -N v-pe1 -f $frr/frr.conf -i $frr/zebra.pid
+    sleep 5 # zebra reads the kernel's routes as it starts
+    check "pe1's table 193 holds lsrd's routes only, no copies by zebra" \
+        sh -c '$IP netns exec v-pe1 ip -N route show table 193 | grep -q "proto 205" && ! $IP netns exec v-pe1 ip -N route show table 193 | grep -v "proto 205"'
+    verify "lsrlab verify after pe1's zebra restarted: as predicted" 60
+    pings
+    dump ring4-ospf-zebra
+    stamp "down"
+    check "lsrlab down" lab down
+    check "lsrlab down: no lsrd, zebra, ospfd or ldpd of the lab left" no_lab_processes_any
+    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+    [ $failures -eq $before ] || lab_problems ring4
+    stamp "ring4 under OSPF done"
+}
+wanted ring4-ospf && run_ospf
 stamp "lab done"
 exit $failures
