@@ -57,7 +57,7 @@ capture_stop() { # STAGE
     rm -f /tmp/capture-*.txt
     echo "==== end"
 }
-wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix ring4-ospf} " in *" $1 "*) return 0;; esac; return 1; }
+wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix ring4-ospf frr-mix-ospf} " in *" $1 "*) return 0;; esac; return 1; }
 
 line3() {
     routers=$(lsrd_routers line3)
@@ -214,16 +214,26 @@ wanted frr-mix && run_topology frr-mix p1-p2 p2 "ce1:ce2" cuts
 # ring4 under OSPF (FRR's zebra and ospfd in every router, lsrd beside them), and pe1's FRR
 # killed and started again beside its running lsrd: zebra takes the routes of FRR's protocol
 # numbers for its own from before, and must leave lsrd's (protocol 205) alone.
-run_ospf() {
-    topology=ring4 routers=$(lsrd_routers ring4) ce_pairs="ce1:ce2"
+run_ospf() { # TOPOLOGY [restart-frr]
+    topology=$1 routers=$(lsrd_routers $1) ce_pairs="ce1:ce2"
     before=$failures
-    stamp "lsrlab up ring4 --igp ospf --dataplane kernel"
-    lab up topologies/ring4.yaml --igp ospf --dataplane kernel --timeout 90 >/tmp/lab-up.out 2>&1
-    check "lsrlab up ring4 --igp ospf: OSPF converged" grep -q 'OSPF converged' /tmp/lab-up.out
-    check "lsrlab up ring4 --igp ospf: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
-    verify "lsrlab verify: ring4 under OSPF as predicted, every lsrd LFIB installed in the kernel" 60
+    stamp "lsrlab up $topology --igp ospf --dataplane kernel"
+    lab up topologies/$topology.yaml --igp ospf --dataplane kernel --timeout 90 >/tmp/lab-up.out 2>&1
+    check "lsrlab up $topology --igp ospf: OSPF converged" grep -q 'OSPF converged' /tmp/lab-up.out
+    check "lsrlab up $topology --igp ospf: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
+    check "lsrlab up $topology --igp ospf: its own demonstration ping crossed (3/3 replies)" grep -q '^ping .*: 3/3 replies' /tmp/lab-up.out
+    verify "lsrlab verify: $topology under OSPF as predicted, every lsrd LFIB installed in the kernel" 60
     pings
-    dump ring4-ospf-up
+    dump $topology-ospf-up
+    [ -n "${2:-}" ] && restart_frr
+    stamp "down"
+    check "lsrlab down" lab down
+    check "lsrlab down: no lsrd, zebra, ospfd, staticd or ldpd of the lab left" no_lab_processes_any
+    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+    [ $failures -eq $before ] || lab_problems $topology
+    stamp "$topology under OSPF done"
+}
+restart_frr() {
     frr=/run/lsrlab/v/frr/pe1
     # FRR crashing as a whole (what watchfrr then restarts): zebra and ospfd killed, started again.
     stamp "pe1's zebra and ospfd: kill -9, started again"
@@ -238,14 +248,11 @@ run_ospf() {
     check "pe1's table 193 holds lsrd's routes only, no copies by zebra" \
         sh -c '$IP netns exec v-pe1 ip -N route show table 193 >/tmp/t193; cat /tmp/t193; grep -q "proto 205" /tmp/t193 && [ -z "$(awk "!/^[ \t]/ && !/proto 205/" /tmp/t193)" ]'
     pings
-    dump ring4-ospf-zebra
-    stamp "down"
-    check "lsrlab down" lab down
-    check "lsrlab down: no lsrd, zebra, ospfd or ldpd of the lab left" no_lab_processes_any
-    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
-    [ $failures -eq $before ] || lab_problems ring4
-    stamp "ring4 under OSPF done"
+    dump $topology-ospf-zebra
 }
-wanted ring4-ospf && run_ospf
+wanted ring4-ospf && run_ospf ring4 restart-frr
+# FRR's LER pe2 reaches ce1's subnet through its static route via pe1's loopback, resolved over
+# OSPF's route with ldpd's label.
+wanted frr-mix-ospf && run_ospf frr-mix
 stamp "lab done"
 exit $failures
