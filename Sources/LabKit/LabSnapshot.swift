@@ -131,8 +131,9 @@ extension LabSnapshot {
     }
 
     /// Every lsrd router's LFIB is the expected one (dynamic labels masked) and installed in the
-    /// lab's dataplane without error, and its labels are the ones the routers agreed on: an
-    /// incoming label is the router's own binding, an outgoing label the next hop's (no stale labels).
+    /// lab's dataplane without error (entry by entry, and no drift in any plane), and its labels
+    /// are the ones the routers agreed on: an incoming label is the router's own binding, an
+    /// outgoing label the next hop's (no stale labels).
     public func lfibProblems(_ expectation: LabExpectation) -> [String] {
         let topology = expectation.topology
         let labels = Dictionary(routers.map { ($0.name, $0.localLabels) }) { first, _ in first }
@@ -168,6 +169,11 @@ extension LabSnapshot {
             }
             let incoming = entries.compactMap(\.inLabel)
             if Set(incoming).count != incoming.count { problems.append("\(router.name): an in-label twice: \(incoming.sorted())") }
+            // What a plane itself finds wrong: kernel routes that differ from the LFIB, a socket
+            // or a route into lsr0 that failed.
+            for backend in router.dataplane?.backends ?? [] where !backend.drift.isEmpty {
+                problems.append("\(router.name): \(backend.name) dataplane: \(backend.drift.joined(separator: "; "))")
+            }
         }
         return problems
     }

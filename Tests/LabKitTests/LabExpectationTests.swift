@@ -203,6 +203,16 @@ import Testing
         #expect(lab.bindingProblems(down).count == 1)
     }
 
+    @Test func driftAPlaneReportsIsAProblem() throws {
+        var lab = snapshot()
+        lab.routers[0].dataplane = DataplaneView(mode: "kernel", backends: [
+            .init(name: "kernel", state: "kernel MPLS: 5 of 5 entries installed", entries: 5,
+                  drift: ["missing in the kernel: mpls 102"]),
+        ])
+        lab.routers[1].dataplane = DataplaneView(mode: "kernel", backends: [.init(name: "kernel", state: "ok", entries: 2)])
+        #expect(lab.lfibProblems(LabExpectation(try topology())) == ["pe1: kernel dataplane: missing in the kernel: mpls 102"])
+    }
+
     @Test func whatCouldNotBeReadIsReported() {
         var lab = snapshot()
         lab.routers[2].errors = ["show-lfib: lsrd did not answer within 5 s"]

@@ -7,10 +7,12 @@
 #   and installed in the kernel, labels agreed with FRR's ldpd) after up, a core link down and up,
 #   and an lsrd killed and restarted; every CE pair pinging across (across FRR routers too: they
 #   label-switch with the kernel's MPLS here); `down` leaving nothing.
-# - ring4 under OSPF (`--igp ospf`), and a zebra killed and started again beside a running lsrd.
+# - ring4 and frr-mix under OSPF (`--igp ospf`); in ring4 an LER's zebra and ospfd killed and
+#   started again beside its running lsrd.
 # Prints "ok -"/"not ok -" lines and, between ==== markers, each lsrd router's kernel routes and
 # the stage's `lsrlab snapshot` for scripts/vm/check-routes.py (stages <topology>-up, -linkdown,
-# -linkup, -restarted). Exit status: the number of failures.
+# -linkup, -restarted; <topology>-ospf-up, ring4-ospf-zebra), and the captured echoes.
+# TOPOLOGIES (from scripts/vm-test) picks the labs. Exit status: the number of failures.
 . /guest-lib.sh
 stamp() { echo "# $(cut -d' ' -f1 /proc/uptime) s: $*"; }
 
