@@ -388,13 +388,13 @@ public final class Lab {
 
     /// What keeps OSPF from having converged: each router needs a route in its kernel table,
     /// from ospfd through zebra, to every other router's loopback.
-    public func ospfProblems() throws -> [String] {
+    public func ospfProblems(reachable: (_ from: String, _ to: String) -> Bool = { _, _ in true }) throws -> [String] {
         var problems: [String] = []
         for router in topology.routers {
             let json = try exec(router.name, ["ip", "-j", "-4", "route", "show", "table", "main", "proto", "ospf"])
             let routes = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] ?? []
             let destinations = Set(routes.compactMap { $0["dst"] as? String })
-            for other in topology.routers where other.name != router.name {
+            for other in topology.routers where other.name != router.name && reachable(router.name, other.name) {
                 let loopback = other.loopback!.description
                 if !destinations.contains(loopback) && !destinations.contains("\(loopback)/32") {
                     problems.append("\(router.name) has no OSPF route to \(other.name) (\(loopback))")

@@ -184,7 +184,7 @@ struct Status: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check every router against what the topology predicts: sessions, each lsrd's LFIB (dynamic labels masked) installed in its dataplane, labels agreed between neighbours.")
+        abstract: "Check every router against what the topology predicts: OSPF's routes (igp ospf), sessions, each lsrd's LFIB (dynamic labels masked) installed in its dataplane, labels agreed between neighbours.")
     @OptionGroup var options: LabOptions
     @Option(help: "Seconds to keep checking until all is as predicted (0: check once).") var timeout: Double = 0
     func run() throws {
@@ -201,13 +201,20 @@ struct Verify: ParsableCommand {
 /// passed; returns what is still wrong and a report for the operator.
 func verify(_ lab: Lab, timeout: Double) -> (problems: [String], report: String) {
     let expectation = LabExpectation(lab.topology, down: lab.downLinks)
+    // With OSPF, every router routes every loopback its links that are up can reach.
+    func igpProblems() -> [String] {
+        guard lab.igp == .ospf else { return [] }
+        do {
+            return try lab.ospfProblems { from, to in expectation.hops(from: from)[to] != nil }
+        } catch { return ["OSPF routes: \(error)"] }
+    }
     let started = Date()
     var snapshot = lab.snapshot()
-    var problems = snapshot.problems(expectation)
+    var problems = igpProblems() + snapshot.problems(expectation)
     while !problems.isEmpty && Date().timeIntervalSince(started) < timeout {
         usleep(250_000)
         snapshot = lab.snapshot()
-        problems = snapshot.problems(expectation)
+        problems = igpProblems() + snapshot.problems(expectation)
     }
     let down = expectation.down.isEmpty ? "none" : expectation.down.sorted().joined(separator: ", ")
     guard problems.isEmpty else {

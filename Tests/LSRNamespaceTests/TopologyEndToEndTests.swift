@@ -139,6 +139,8 @@ struct TopologyEndToEndTests {
         #expect(try lab.pingProblems(count: Self.echoes).isEmpty)
         let status = try lab.lsrlab(["status"])
         #expect(status.status == 0 && status.output.contains("(ring4, igp ospf)") && status.output.contains("Full/"), "\(status.output)")
+        let verified = try lab.lsrlab(["verify"])
+        #expect(verified.status == 0 && verified.output.contains("installed as predicted"), "\(verified.output)")
 
         let link = try lab.topology.link(named: "pe1-p1")
         let reduced = LabExpectation(lab.topology, down: [link.identifier])
@@ -153,6 +155,8 @@ struct TopologyEndToEndTests {
         }
         timings.append("pe1-p1 down: reconverged and pinging in \(seconds(Date().timeIntervalSince(downAt)))")
         #expect(try lab.pingProblems(count: Self.echoes).isEmpty)
+        let verifiedDown = try lab.lsrlab(["verify"])
+        #expect(verifiedDown.status == 0 && verifiedDown.output.contains("links down: pe1:eth0-p1:eth0"), "\(verifiedDown.output)")
 
         let restored = try lab.lsrlab(["link", "pe1-p1", "up"])
         try #require(restored.status == 0, "\(restored.output)")
