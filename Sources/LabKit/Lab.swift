@@ -391,9 +391,11 @@ public final class Lab {
     public func ospfProblems(reachable: (_ from: String, _ to: String) -> Bool = { _, _ in true }) throws -> [String] {
         var problems: [String] = []
         for router in topology.routers {
-            let json = try exec(router.name, ["ip", "-j", "-4", "route", "show", "table", "main", "proto", "ospf"])
-            let routes = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[String: Any]] ?? []
-            let destinations = Set(routes.compactMap { $0["dst"] as? String })
+            // Text, not `ip -j`: for a labelled route iproute2's JSON holds "dst" twice, the
+            // second time for the MPLS label (`encap mpls 17`), and the label is what a decoder keeps.
+            let text = try exec(router.name, ["ip", "-4", "route", "show", "table", "main", "proto", "ospf"])
+            let destinations = Set(text.split(separator: "\n").filter { !($0.first?.isWhitespace ?? true) }
+                .compactMap { $0.split(separator: " ").first.map(String.init) })
             for other in topology.routers where other.name != router.name && reachable(router.name, other.name) {
                 let loopback = other.loopback!.description
                 if !destinations.contains(loopback) && !destinations.contains("\(loopback)/32") {

@@ -143,6 +143,11 @@ lab_problems() { # TOPOLOGY: what a failed run leaves to read
     for node in $(lsrd_routers $1); do echo "---- lsrd log of $node"; tail -n 20 /run/lsrlab/v/$node.log 2>/dev/null; done
     for log in /run/lsrlab/v/frr/*/frr.log; do [ -e "$log" ] && { echo "---- $log"; tail -n 20 "$log"; }; done
 }
+routes_of_all() { # every node's main table, while the lab is up
+    for namespace in $($IP netns list | cut -d' ' -f1 | grep '^v-'); do
+        echo "---- routes of $namespace"; $IP -n $namespace route show table main
+    done
+}
 verify() { # DESCRIPTION SECONDS: lsrlab verify, polling up to SECONDS
     check "$1" sh -c "lsrlab verify --binaries /usr/local/bin --timeout $2 >/tmp/verify.out 2>&1; status=\$?; cat /tmp/verify.out; exit \$status"
 }
@@ -224,7 +229,7 @@ run_ospf() { # TOPOLOGY [restart-frr]
     check "lsrlab up $topology --igp ospf: OSPF converged" grep -q 'OSPF converged' /tmp/lab-up.out
     check "lsrlab up $topology --igp ospf: every LDP session OPERATIONAL" grep -q '^LDP converged\.$' /tmp/lab-up.out
     check "lsrlab up $topology --igp ospf: its own demonstration ping crossed (3/3 replies)" grep -q '^ping .*: 3/3 replies' /tmp/lab-up.out
-    verify "lsrlab verify: $topology under OSPF as predicted, every lsrd LFIB installed in the kernel" 60
+    verify "lsrlab verify: $topology under OSPF as predicted, every lsrd LFIB installed in the kernel" 60 || routes_of_all
     pings
     dump $topology-ospf-up
     [ -n "${2:-}" ] && restart_frr

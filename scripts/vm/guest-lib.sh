@@ -7,7 +7,7 @@ ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
 check() { # DESCRIPTION COMMAND...
     description=$1; shift
-    if "$@" >/tmp/check.out 2>&1; then ok "$description"; else not_ok "$description"; sed 's/^/    /' /tmp/check.out; fi
+    if "$@" >/tmp/check.out 2>&1; then ok "$description"; else not_ok "$description"; sed 's/^/    /' /tmp/check.out; return 1; fi
 }
 wait_for() { # SECONDS COMMAND...: polls every half second.
     limit=$(( $1 * 2 )); shift
