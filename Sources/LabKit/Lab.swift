@@ -307,11 +307,16 @@ public final class Lab {
     var frrDirectory: String { "\(stateDirectory)/frr" }
     func frrSocketDirectory(_ node: String) -> String { "/var/run/frr/\(namespace(node))" }
 
-    /// staticd's routes of an FRR router (igp static), one line per next hop; an LER's routes to
-    /// the other LERs' customer subnets point at their loopbacks instead (see `startFRR`).
+    /// staticd's routes of an FRR router, one line per next hop: with igp static, the topology's
+    /// routes. An LER's routes to the other LERs' customer subnets point at their loopbacks
+    /// instead, with either igp: zebra resolves them over the loopback's route, with the label
+    /// ldpd gave it, so customer traffic takes the LSP (lsrd's `static-routes`; distance 1 beats
+    /// OSPF's route too).
     func frrStaticRoutes(of node: String, excluding down: Set<String> = []) -> [String] {
         let overLSPs = topology.ldpStaticRoutes(of: node)
-        let hopByHop = topology.routes(of: node, excluding: down).filter { route in !overLSPs.contains { $0.prefix == route.prefix } }
+        let hopByHop = igp == .ospf ? [] : topology.routes(of: node, excluding: down).filter { route in
+            !overLSPs.contains { $0.prefix == route.prefix }
+        }
         return hopByHop.flatMap { route in route.nextHops.map { "ip route \(route.prefix) \($0.address)" } }
             + overLSPs.map { "ip route \($0.prefix) \($0.via)" }
     }
@@ -320,12 +325,10 @@ public final class Lab {
     /// ldpd, and staticd for its routes over LSPs, in an FRR router.
     func startFRR(_ node: String) throws {
         let router = topology.node(node)!
-        // An FRR LER's routes to the other LERs' customer subnets point at their loopbacks: zebra
-        // resolves them over the loopback's route, with the label ldpd gave it, so customer
-        // traffic takes the LSP (lsrd's `static-routes`; distance 1 beats OSPF's route too).
-        let overLSPs = router.software == .frr ? topology.ldpStaticRoutes(of: node) : []
-        var daemons = ["zebra", igp == .ospf ? "ospfd" : "staticd"]
-        if igp == .ospf && !overLSPs.isEmpty { daemons.append("staticd") }
+        let staticRoutes = router.software == .frr ? frrStaticRoutes(of: node) : []
+        var daemons = ["zebra"]
+        if igp == .ospf { daemons.append("ospfd") }
+        if igp == .static || !staticRoutes.isEmpty { daemons.append("staticd") }
         if router.software == .frr { daemons.append("ldpd") }
         for daemon in daemons where !FileManager.default.isExecutableFile(atPath: "/usr/lib/frr/\(daemon)") {
             throw LabError("node \(node) runs FRR's \(daemon), which is not installed (apt-get install frr)")
@@ -340,12 +343,8 @@ public final class Lab {
             !
 
             """
-        if igp == .ospf {
-            configuration += topology.ospfConfiguration(of: node)
-            configuration += overLSPs.map { "ip route \($0.prefix) \($0.via)\n" }.joined()
-        } else {
-            configuration += frrStaticRoutes(of: node).map { $0 + "\n" }.joined()
-        }
+        if igp == .ospf { configuration += topology.ospfConfiguration(of: node) }
+        configuration += staticRoutes.map { $0 + "\n" }.joined()
         if router.software == .frr {
             let interfaces = topology.ldpInterfaces(of: node).map {
                 "  interface \($0)\n   discovery hello interval 1\n   discovery hello holdtime 3\n  exit"

@@ -95,7 +95,7 @@ extension Lab {
     static func lsrID(_ peer: String) -> String { String(peer.split(separator: ":").first ?? "") }
 
     /// FRR's binding rows: a "bindings" array, or (older releases) an object of rows.
-    static func frrBindingRows(_ json: String) throws -> [[String: Any]] {
+    public static func frrBindingRows(_ json: String) throws -> [[String: Any]] {
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
         if let rows = (object as? [String: Any])?["bindings"] as? [[String: Any]] { return rows }
         if let dictionary = object as? [String: Any] { return dictionary.values.compactMap { $0 as? [String: Any] } }

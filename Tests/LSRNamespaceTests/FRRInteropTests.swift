@@ -2,6 +2,7 @@
 // GTSM, and the labels each side learns from the other.
 
 import Foundation
+import LabKit
 import LSRControl
 import Testing
 
@@ -98,18 +99,7 @@ struct FRRBinding {
     var remoteLabel: String
 
     static func parse(_ json: String) throws -> [FRRBinding] {
-        let object = try JSONSerialization.jsonObject(with: Data(json.utf8))
-        var rows: [[String: Any]] = []
-        if let dictionary = object as? [String: Any] {
-            if let bindings = dictionary["bindings"] as? [[String: Any]] {
-                rows = bindings
-            } else {
-                rows = dictionary.values.compactMap { $0 as? [String: Any] }
-            }
-        } else if let array = object as? [[String: Any]] {
-            rows = array
-        }
-        return rows.compactMap { row in
+        try Lab.frrBindingRows(json).compactMap { row in
             guard let prefix = row["prefix"] as? String else { return nil }
             func text(_ key: String) -> String {
                 if let value = row[key] as? String { return value }

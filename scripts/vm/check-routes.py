@@ -3,6 +3,7 @@
 `ip route show table 193`) with its LFIB (`lsrctl --json show lfib`, or a stage's `lsrlab
 snapshot`), and checks that every entry reports itself installed. `--require STAGE...` after the console file: each of these stages
 must have been printed. Exit status 1 on a mismatch or a missing stage."""
+import ipaddress
 import json
 import re
 import sys
@@ -65,6 +66,13 @@ for key in [key for key in found if len(key) == 2 and key[1] == "snapshot"]:
         if router["software"] == "lsrd":
             found[(key[0], router["name"], "lfib")] = json.dumps({"entries": router.get("lfib") or []})
             found[(key[0], router["name"], "dataplane")] = json.dumps(router.get("dataplane") or {"backends": []})
+
+
+def entries_of(stage, node):
+    text = found.get((stage, node, "lfib"), "")
+    return json.loads(text[text.find("{"):])["entries"] if "{" in text else []
+
+
 required = sys.argv[sys.argv.index("--require") + 1:] if "--require" in sys.argv else []
 captures = {key: found.pop(key) for key in [key for key in found if len(key) == 4 and key[1] == "capture"]}
 stages = sorted({(stage, node) for stage, node, _ in found})
@@ -87,8 +95,7 @@ for stage, node in stages:
             failed = True
             print(f"not ok - {stage} {node}: {kind} routes differ from the LFIB\n    kernel {kernel}\n    lfib   {wanted}")
     # Every entry, the static routes' included, reports itself installed in the kernel.
-    text = found.get((stage, node, "lfib"), "")
-    entries = json.loads(text[text.find("{"):])["entries"] if "{" in text else []
+    entries = entries_of(stage, node)
     unreported = [entry["fec"] if entry.get("inLabel") is None else entry["inLabel"] for entry in entries
                   if not entry["installed"]["kernel"] or entry.get("error")]
     if unreported:
@@ -105,20 +112,6 @@ for stage, node in stages:
     else:
         failed = True
         print(f"not ok - {stage} {node}: lsrd's dataplane view: {kernel or text[:300]}")
-
-
-def entries_of(stage, node):
-    text = found.get((stage, node, "lfib"), "")
-    return json.loads(text[text.find("{"):])["entries"] if "{" in text else []
-
-
-def covers(prefix, address):
-    network, length = prefix.split("/")
-    def number(text):
-        a, b, c, d = (int(part) for part in text.split("."))
-        return (a << 24) | (b << 16) | (c << 8) | d
-    mask = (0xFFFFFFFF << (32 - int(length))) & 0xFFFFFFFF
-    return number(network) & mask == number(address) & mask
 
 
 # Echoes captured as received by each lsrd router while the CEs pinged (tcpdump -e -nn): a
@@ -141,7 +134,7 @@ for (stage, _, node, interface), text in sorted(captures.items()):
             labelled += 1
             if int(label) not in in_labels:
                 problems.append(f"label {label} is no in-label of {node}: {line.strip()}")
-        elif interface in core and not any(covers(fec, source) for fec in pushes):
+        elif interface in core and not any(ipaddress.ip_address(source) in ipaddress.ip_network(fec) for fec in pushes):
             problems.append(f"an unlabelled customer echo on core interface {interface}: {line.strip()}")
     labelled_per_stage[stage] = labelled_per_stage.get(stage, 0) + labelled
     if problems:

@@ -59,6 +59,14 @@ capture_stop() { # STAGE
     rm -f /tmp/capture-*.txt
     echo "==== end"
 }
+# The lab's processes: lsrd (by its state directory) and FRR's daemons.
+lab_processes() { for file in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$file" 2>/dev/null; echo; done | grep -E '/run/lsrla[b]/|/usr/lib/fr[r]/'; }
+no_lab_processes() { ! lab_processes; }
+check_down() { # WHAT: lsrlab down, and neither WHAT nor a namespace of the lab left
+    check "lsrlab down" lab down
+    check "lsrlab down: no $1 of the lab left" no_lab_processes
+    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+}
 wanted() { case " ${TOPOLOGIES:-line3 line2 ring4 core6 frr-mix ring4-ospf frr-mix-ospf} " in *" $1 "*) return 0;; esac; return 1; }
 
 line3() {
@@ -96,45 +104,41 @@ line3() {
         echo "# p1 MPLS RX packets: eth0 (from pe1) ${before0:-?} -> ${after0:-?}, eth1 (from pe2) ${before1:-?} -> ${after1:-?}"
         check "and p1 label-switched them both ways (MPLS RX on eth0 and eth1 grew by 3 or more)" \
             test "${after0:-0}" -ge $(( ${before0:-0} + 3 )) -a "${after1:-0}" -ge $(( ${before1:-0} + 3 ))
-}
-stamp "pings"
-ping_counted "lsrlab ping ce1 ce2: no loss across the kernel dataplane"
+    }
+    stamp "pings"
+    ping_counted "lsrlab ping ce1 ce2: no loss across the kernel dataplane"
 
-# A core link down: the LSP to pe2 goes, and with it pe1's labelled route to ce2's subnet.
-stamp "link down"
-check "lsrlab link p1-pe2 down" lab link p1-pe2 down
-check "pe1's labelled route to 192.168.2.0/24 leaves the kernel with the LSP" \
-    wait_for 20 sh -c '! $IP netns exec v-pe1 ip route show table 193 | grep -q "^192.168.2.0/24 "'
-check "p1's MPLS routes toward pe2 leave the kernel" wait_for 20 sh -c '! $IP netns exec v-p1 ip -f mpls route show | grep -q "via inet 10.0.2.2"'
-check "and pe2's labelled route to 192.168.1.0/24 leaves too" \
-    wait_for 20 sh -c '! $IP netns exec v-pe2 ip route show table 193 | grep -q "^192.168.1.0/24 "'
-check "lsrlab ping ce1 ce2 fails while the only path is down" sh -c '! lsrlab ping ce1 ce2 --binaries /usr/local/bin --count 1'
-dump line3-linkdown
-stamp "link up"
-check "lsrlab link p1-pe2 up" lab link p1-pe2 up
-check "after the link returns the labelled routes come back" wait_for 30 converged
-stamp "converged again"
-ping_again() { for try in 1 2 3 4 5 6 7 8 9 10; do lab ping ce1 ce2 && return 0; sleep 1; done; return 1; }
-check "lsrlab ping ce1 ce2 succeeds again after reconvergence" ping_again
-ping_counted "lsrlab ping ce1 ce2 after link up: no loss"
-dump line3-linkup
+    # A core link down: the LSP to pe2 goes, and with it pe1's labelled route to ce2's subnet.
+    stamp "link down"
+    check "lsrlab link p1-pe2 down" lab link p1-pe2 down
+    check "pe1's labelled route to 192.168.2.0/24 leaves the kernel with the LSP" \
+        wait_for 20 sh -c '! $IP netns exec v-pe1 ip route show table 193 | grep -q "^192.168.2.0/24 "'
+    check "p1's MPLS routes toward pe2 leave the kernel" wait_for 20 sh -c '! $IP netns exec v-p1 ip -f mpls route show | grep -q "via inet 10.0.2.2"'
+    check "and pe2's labelled route to 192.168.1.0/24 leaves too" \
+        wait_for 20 sh -c '! $IP netns exec v-pe2 ip route show table 193 | grep -q "^192.168.1.0/24 "'
+    check "lsrlab ping ce1 ce2 fails while the only path is down" sh -c '! lsrlab ping ce1 ce2 --binaries /usr/local/bin --count 1'
+    dump line3-linkdown
+    stamp "link up"
+    check "lsrlab link p1-pe2 up" lab link p1-pe2 up
+    check "after the link returns the labelled routes come back" wait_for 30 converged
+    stamp "converged again"
+    ping_again() { for try in 1 2 3 4 5 6 7 8 9 10; do lab ping ce1 ce2 && return 0; sleep 1; done; return 1; }
+    check "lsrlab ping ce1 ce2 succeeds again after reconvergence" ping_again
+    ping_counted "lsrlab ping ce1 ce2 after link up: no loss"
+    dump line3-linkup
 
-# down stops exactly the lab's processes and removes its namespaces (and lsrd its routes).
-stamp "down"
-for node in $routers; do cp /run/lsrlab/v/$node.log /tmp/lab-$node.log 2>/dev/null; done
-lab_processes() { for file in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$file" 2>/dev/null; echo; done | grep '/run/lsrla[b]/'; }
-check "before down: the lab's three lsrd run" test "$(lab_processes | grep -c 'lsrd --config')" = 3
-check "lsrlab down" lab down
-no_lab_processes() { ! lab_processes; }
-check "lsrlab down: no lsrd of the lab left" no_lab_processes
-check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
-check "lsrlab down: its state directory is gone" test ! -e /run/lsrlab/v
+    # down stops exactly the lab's processes and removes its namespaces (and lsrd its routes).
+    stamp "down"
+    for node in $routers; do cp /run/lsrlab/v/$node.log /tmp/lab-$node.log 2>/dev/null; done
+    check "before down: the lab's three lsrd run" test "$(lab_processes | grep -c 'lsrd --config')" = 3
+    check_down lsrd
+    check "lsrlab down: its state directory is gone" test ! -e /run/lsrlab/v
 
-stamp "line3 done"
-if [ $failures -ne 0 ]; then
-    cat /tmp/lab-up.out
-    for node in $routers; do echo "---- lsrd log of $node"; tail -n 30 /tmp/lab-$node.log 2>/dev/null; done
-fi
+    stamp "line3 done"
+    if [ $failures -ne 0 ]; then
+        cat /tmp/lab-up.out
+        for node in $routers; do echo "---- lsrd log of $node"; tail -n 30 /tmp/lab-$node.log 2>/dev/null; done
+    fi
 }
 
 # The other topologies, each through the same steps.
@@ -200,15 +204,11 @@ run_topology() { # TOPOLOGY LINK-TO-FAIL ROUTER-TO-RESTART "CE:CE ..." [cuts: th
     pings
     dump $topology-restarted
     stamp "down"
-    check "lsrlab down" lab down
-    check "lsrlab down: no lsrd, zebra, staticd or ldpd of the lab left" no_lab_processes_any
-    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+    check_down "lsrd, zebra, staticd or ldpd"
     check "lsrlab down: its state directory is gone" test ! -e /run/lsrlab/v
     [ $failures -eq $before ] || lab_problems $topology
     stamp "$topology done"
 }
-lab_processes_any() { for file in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$file" 2>/dev/null; echo; done | grep -E '/run/lsrla[b]/|/usr/lib/fr[r]/'; }
-no_lab_processes_any() { ! lab_processes_any; }
 wanted line3 && line3
 # Adjacent LERs: each static route rides the other's implicit-null binding as a plain kernel route.
 wanted line2 && run_topology line2 pe1-pe2 pe1 "ce1:ce2" cuts
@@ -234,9 +234,7 @@ run_ospf() { # TOPOLOGY [restart-frr]
     dump $topology-ospf-up
     [ -n "${2:-}" ] && restart_frr
     stamp "down"
-    check "lsrlab down" lab down
-    check "lsrlab down: no lsrd, zebra, ospfd, staticd or ldpd of the lab left" no_lab_processes_any
-    check "lsrlab down: no namespace of the lab left" sh -c '! $IP netns list | grep -q "^v-"'
+    check_down "lsrd, zebra, ospfd, staticd or ldpd"
     [ $failures -eq $before ] || lab_problems $topology
     stamp "$topology under OSPF done"
 }
