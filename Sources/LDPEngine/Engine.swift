@@ -32,6 +32,8 @@ public struct LDPEngine: Sendable {
     var sessions: [ConnectionID: Session] = [:]
     var connectionByPeer: [LDPIdentifier: ConnectionID] = [:]
     var backoffs: [LDPIdentifier: SessionBackoff] = [:]
+    /// Peers whose session ended: their next Link Hello is answered at once (see `receiveHello`).
+    var peersOwedHello: Set<LDPIdentifier> = []
     var nextOutgoingConnection: UInt64 = 1
     var nextMessageID: UInt32 = 1
     /// §3.5.2 Configuration Sequence Number: bumped on every configuration change.

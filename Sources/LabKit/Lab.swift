@@ -135,7 +135,7 @@ public final class Lab {
 
     /// Brings the lab up. With OSPF, lsrd starts once OSPF has converged or `igpTimeout` has
     /// passed: LDP's sessions run between loopbacks that OSPF routes, and a connection that
-    /// finds no route costs a 15 s backoff. Returns what keeps OSPF from having converged.
+    /// finds no route waits out a retry delay. Returns what keeps OSPF from having converged.
     @discardableResult
     public func up(topologyPath: String, igpTimeout: Double = 60) throws -> [String] {
         guard !FileManager.default.fileExists(atPath: stateDirectory) else {
@@ -256,7 +256,7 @@ public final class Lab {
     /// transport address, here the loopback), whose routes go in while its interface is up but
     /// has no carrier yet (the kernel takes them), then the other end, then every other node's
     /// routes. The active router connects as soon as it hears its peer's first hello, and a
-    /// connection that finds no route to the peer costs it a 15 s backoff (RFC 5036 §2.5.3).
+    /// connection that finds no route to the peer costs it a retry delay (1 s, doubling).
     public func setLink(_ name: String, up: Bool) throws {
         let link = try topology.link(named: name)
         let before = downLinks

@@ -81,6 +81,35 @@ import LDPCodec
         #expect(network.run(until: .seconds(60)) { $0.isOperational("A", "B") })
     }
 
+    @Test func peerRestartedWhileWeRetryIsFoundWithinSeconds() {
+        // A (1.1.1.1, the passive side) is killed: B's reconnection is refused while A is down.
+        var network = operationalPair()
+        network.crash("A")
+        network.run(for: .milliseconds(500))
+        #expect(network.node("B").events.contains { if case .backoff(_, let delay) = $0 { delay == .seconds(1) } else { false } })
+        let restarted = network.now
+        network.restart("A")
+        #expect(network.run(until: .seconds(10)) { $0.isOperational("A", "B") })
+        #expect(network.now - restarted <= .seconds(3), "\(network.node("B").events.suffix(25))")
+    }
+
+    @Test func peersThatCannotConnectDoNotKeepAnsweringEachOther() {
+        // MD5 keys that differ: every attempt fails, every failure owes the peer one answer.
+        var network = InMemoryNetwork()
+        network.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "one"] }
+        network.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "two"] }
+        network.connect("A", "B", subnet: 12)
+        network.startAll()
+        network.run(for: .seconds(60))
+        for name in ["A", "B"] {
+            let hellos = network.node(name).outputs.filter { if case .sendHello = $0.output { true } else { false } }
+            let attempts = network.node(name).outputs.filter { if case .connect = $0.output { true } else { false } }
+            // One every 5 s from 0 to 60, one answering the new adjacency, and at most one
+            // answer per failed attempt.
+            #expect(hellos.count <= 14 + attempts.count, "\(name): \(hellos.count) hellos, \(attempts.count) attempts")
+        }
+    }
+
     @Test func losingTheLastAdjacencyEndsTheSession() {
         var network = operationalPair()
         network.setLink("A-B", isUp: false)
@@ -324,26 +353,49 @@ import LDPCodec
         #expect(outputs.contains(.close(.incoming(9))))
     }
 
-    @Test func activeSideBacksOff15To120Seconds() throws {
+    /// Drives five failed set-ups by the active side (3.3.3.3 towards 2.2.2.2), each ended by
+    /// `fail`, and returns the backoff delays the engine chose.
+    func backoffDelays(_ fail: (inout EngineHarness, ConnectionID) -> [EngineOutput]) throws -> [EngineDuration] {
         var harness = EngineHarness(EngineConfiguration(lsrID: v4("3.3.3.3"), interfaces: [InterfaceConfiguration(name: "eth0")]))
         harness.start(interfaces: ["eth0": "10.0.0.1"])
-        var outputs = harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"), ttl: 255,
-                                                    bytes: helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2")))
+        let hello = helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2")
+        var outputs = harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
+                                                    ttl: 255, bytes: hello))
         let peer = ldpID("2.2.2.2:0")
         var delays: [EngineDuration] = []
         var time: Int64 = 0
         for _ in 0..<5 {
             let connection = try #require(outputs.connects.first?.0)
-            outputs = harness.handle(.connectionFailed(connection, reason: "refused"))
+            outputs = fail(&harness, connection)
             let delay = try #require(outputs.armed(.backoff(peer)))
             delays.append(delay)
             #expect(outputs.connects.isEmpty, "no new attempt before the backoff timer")
+            #expect(outputs.events.contains(.backoff(peer: peer, delay: delay)))
             // Hellos during the backoff do not bypass it.
-            #expect(harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"), ttl: 255,
-                                                  bytes: helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2"))).connects.isEmpty)
+            #expect(harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
+                                                  ttl: 255, bytes: hello)).connects.isEmpty)
             time += delay.wholeSeconds
             outputs = harness.advance(to: time, firing: .backoff(peer))
         }
+        return delays
+    }
+
+    @Test func refusedInitializationBacksOff15To120Seconds() throws {
+        // §2.5.3: the connection came up, our Initialization went out, the peer NAK'd it.
+        let delays = try backoffDelays { harness, connection in
+            harness.handle(.connectionEstablished(connection))
+            let refusal = NotificationMessage(status: Status(code: .sessionRejectedAdvertisementMode, isFatal: true))
+            return harness.handle(.dataReceived(connection, PDU(ldpIdentifier: ldpID("2.2.2.2:0"), messages: [
+                Message(id: 9, body: .notification(refusal)),
+            ]).encoded()))
+        }
         #expect(delays == [15, 30, 60, 120, 120].map { EngineDuration.seconds($0) })
     }
+
+    @Test func connectionThatNeverCameUpRetriesWithinSeconds() throws {
+        // Refused or unroutable: no Initialization went out, so §2.5.3's 15 s do not apply.
+        let refused = try backoffDelays { harness, connection in harness.handle(.connectionFailed(connection, reason: "refused")) }
+        #expect(refused == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
+    }
+
 }

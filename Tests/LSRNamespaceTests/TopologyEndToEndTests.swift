@@ -103,7 +103,7 @@ struct TopologyEndToEndTests {
             try lab.waitUntilNone("FRR and lsrd agree on bindings after the restart", timeout: 20) { try lab.frrBindingProblems(full) }
         }
 
-        // Session set-ups that waited out a §2.5.3 backoff (15 s each): a figure for the report.
+        // Session set-ups that waited out a backoff (a failed connection or a refused Initialization).
         let logs = lab.lsrdRouters.map { (try? String(contentsOfFile: "\(lab.stateDirectory)/\($0).log", encoding: .utf8)) ?? "" }
         timings.append("backoffs \(logs.map { $0.components(separatedBy: "event=backoff").count - 1 }.reduce(0, +))")
 

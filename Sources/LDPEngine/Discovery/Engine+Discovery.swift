@@ -145,6 +145,12 @@ extension LDPEngine {
             adjacencies[key] = adjacency
             armAdjacencyTimerIfSooner(key)
             if requestedBefore != adjacency.requestsTargetedHellos { refreshHelloTargets() }
+            // The first Hello after a lost session is most likely a restarted peer's first: it
+            // learns of us now, not at our next interval, and is ready for our connection (or
+            // makes its own). Once per lost session, so two peers cannot keep answering each other.
+            if !accepted.isTargeted, activeHelloTargets.contains(target), peersOwedHello.remove(accepted.peer) != nil {
+                sendHello(to: target)
+            }
         } else {
             let adjacency = Adjacency(
                 key: key, peer: accepted.peer, source: source, transportAddress: accepted.transportAddress,
@@ -196,6 +202,7 @@ extension LDPEngine {
         if adjacency.requestsTargetedHellos { refreshHelloTargets() }
         let peer = adjacency.peer
         guard !adjacencies.values.contains(where: { $0.peer == peer }) else { return }
+        peersOwedHello.remove(peer)
         if backoffs.removeValue(forKey: peer) != nil { outputs.append(.cancelTimer(.backoff(peer))) }
         if let connection = connectionByPeer[peer] {
             drive(connection, .fatalErrorDetected(.holdTimerExpired), reason: "last hello adjacency lost: \(reason)")

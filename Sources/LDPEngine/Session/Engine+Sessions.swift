@@ -157,7 +157,7 @@ extension LDPEngine {
     }
 
     /// Any session end: timers stop, the LIB forgets the peer, the active side backs off if
-    /// the session never came up (§2.5.3) or tries again at once if it had.
+    /// the session never came up (§2.5.3, see `SessionBackoff`) or tries again at once if it had.
     mutating func endSession(_ connection: ConnectionID, reason: String) {
         guard let session = sessions.removeValue(forKey: connection) else { return }
         outbox[connection] = nil
@@ -173,8 +173,9 @@ extension LDPEngine {
             process(lib.peerDown(peer))
         }
         guard !isShuttingDown, !adjacencies(of: peer).isEmpty else { return }
+        peersOwedHello.insert(peer)
         if session.role == .active && !session.hasBeenOperational {
-            let delay = backoffs[peer, default: SessionBackoff()].fail()
+            let delay = backoffs[peer, default: SessionBackoff()].fail(connected: session.connectedAt != nil)
             outputs.append(.event(.backoff(peer: peer, delay: delay)))
             outputs.append(.armTimer(.backoff(peer), after: delay))
         } else {

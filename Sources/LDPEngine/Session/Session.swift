@@ -82,22 +82,37 @@ struct PendingInitialization: Sendable {
     var sender: LDPIdentifier
 }
 
-/// §2.5.3: "the active LSR SHOULD throttle its attempts ... an initial delay no less than
-/// 15 seconds ... subsequent delays ... grow to a maximum delay no less than 2 minutes".
+/// How long the active side waits before its next attempt at a session with a peer.
+///
+/// §2.5.3 throttles set-ups whose Initialization was refused: the next attempt waits at least
+/// 15 s, and the delays grow to at least 2 minutes. lsrd applies that to every set-up whose TCP
+/// connection came up, since an Initialization went out on it.
+///
+/// A connection that never came up carried no Initialization, so nothing was refused: the
+/// peer's LDP is not listening (it is restarting) or its transport address is not routed yet
+/// (the IGP is converging). Those attempts back off on their own, shorter schedule, 1 s doubling
+/// up to the §2.5.3 initial delay, so that a restarted peer is found within seconds.
 struct SessionBackoff: Hashable, Sendable, Codable {
     static let initialDelay = EngineDuration.seconds(15)
     static let maximumDelay = EngineDuration.seconds(120)
+    static let initialConnectDelay = EngineDuration.seconds(1)
 
-    /// The delay the next failure will wait.
+    /// The delay the next refused set-up will wait.
     var nextDelay = SessionBackoff.initialDelay
+    /// The delay the next connection that fails to come up will wait.
+    var nextConnectDelay = SessionBackoff.initialConnectDelay
     /// A backoff timer is running: do not connect before it fires.
     var isWaiting = false
 
-    /// Records a failure; returns how long to wait.
-    mutating func fail() -> EngineDuration {
-        let delay = nextDelay
-        nextDelay = min(nextDelay * 2, Self.maximumDelay)
+    /// Records a failed set-up; returns how long to wait. `connected`: the TCP connection
+    /// came up (so an Initialization was sent).
+    mutating func fail(connected: Bool) -> EngineDuration {
         isWaiting = true
-        return delay
+        if connected {
+            defer { nextDelay = min(nextDelay * 2, Self.maximumDelay) }
+            return nextDelay
+        }
+        defer { nextConnectDelay = min(nextConnectDelay * 2, Self.initialDelay) }
+        return nextConnectDelay
     }
 }
