@@ -392,10 +392,16 @@ import LDPCodec
         #expect(delays == [15, 30, 60, 120, 120].map { EngineDuration.seconds($0) })
     }
 
-    @Test func connectionThatNeverCameUpRetriesWithinSeconds() throws {
-        // Refused or unroutable: no Initialization went out, so §2.5.3's 15 s do not apply.
+    @Test func setUpThePeerSaidNothingInRetriesWithinSeconds() throws {
+        // Refused or unroutable: the peer refused no Initialization, so §2.5.3's 15 s do not apply.
         let refused = try backoffDelays { harness, connection in harness.handle(.connectionFailed(connection, reason: "refused")) }
         #expect(refused == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
+        // A dying peer's listening socket still completes the handshake; then the connection is reset.
+        let reset = try backoffDelays { harness, connection in
+            harness.handle(.connectionEstablished(connection))
+            return harness.handle(.connectionClosed(connection, reason: "Connection reset by peer"))
+        }
+        #expect(reset == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
     }
 
 }

@@ -85,13 +85,15 @@ struct PendingInitialization: Sendable {
 /// How long the active side waits before its next attempt at a session with a peer.
 ///
 /// §2.5.3 throttles set-ups whose Initialization was refused: the next attempt waits at least
-/// 15 s, and the delays grow to at least 2 minutes. lsrd applies that to every set-up whose TCP
-/// connection came up, since an Initialization went out on it.
+/// 15 s, and the delays grow to at least 2 minutes. lsrd applies that to every failed set-up
+/// in which the peer said something (a Notification, its own Initialization).
 ///
-/// A connection that never came up carried no Initialization, so nothing was refused: the
-/// peer's LDP is not listening (it is restarting) or its transport address is not routed yet
-/// (the IGP is converging). Those attempts back off on their own, shorter schedule, 1 s doubling
-/// up to the §2.5.3 initial delay, so that a restarted peer is found within seconds.
+/// A set-up in which the peer said nothing refused nothing: the connection was refused or
+/// reset, or never came up, because the peer's LDP is not running (it is restarting; a
+/// listening socket that dies with its process still completes handshakes for a moment) or its
+/// transport address is not routed yet (the IGP is converging). Those attempts back off on a
+/// shorter schedule, 1 s doubling up to the §2.5.3 initial delay, so that a restarted peer is
+/// found within seconds.
 struct SessionBackoff: Hashable, Sendable, Codable {
     static let initialDelay = EngineDuration.seconds(15)
     static let maximumDelay = EngineDuration.seconds(120)
@@ -99,16 +101,16 @@ struct SessionBackoff: Hashable, Sendable, Codable {
 
     /// The delay the next refused set-up will wait.
     var nextDelay = SessionBackoff.initialDelay
-    /// The delay the next connection that fails to come up will wait.
+    /// The delay the next set-up the peer said nothing in will wait.
     var nextConnectDelay = SessionBackoff.initialConnectDelay
     /// A backoff timer is running: do not connect before it fires.
     var isWaiting = false
 
-    /// Records a failed set-up; returns how long to wait. `connected`: the TCP connection
-    /// came up (so an Initialization was sent).
-    mutating func fail(connected: Bool) -> EngineDuration {
+    /// Records a failed set-up; returns how long to wait. `peerSpoke`: an LDP message from the
+    /// peer arrived on the connection.
+    mutating func fail(peerSpoke: Bool) -> EngineDuration {
         isWaiting = true
-        if connected {
+        if peerSpoke {
             defer { nextDelay = min(nextDelay * 2, Self.maximumDelay) }
             return nextDelay
         }
