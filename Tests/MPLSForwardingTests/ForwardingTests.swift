@@ -215,8 +215,25 @@ typealias F = Fixture
         #expect(snapshot.counters(of: .label(100))?.bytes == UInt64(3 * (bytes.count - 14)))
         #expect(snapshot.drops(.noEntry) == 3)
         // Lane 1 never forwarded: its words stayed 0, so the lanes are really apart.
-        #expect(snapshot.entryCounters[(1 * snapshot.keys.count + snapshot.slotByKey[.label(100)]!) * 2] == 0)
-        #expect(snapshot.entryCounters[(2 * snapshot.keys.count + snapshot.slotByKey[.label(100)]!) * 2] == 2)
+        #expect(snapshot.entryCounters[(1 * snapshot.keys.count + snapshot.slot(of: .label(100))!) * 2] == 0)
+        #expect(snapshot.entryCounters[(2 * snapshot.keys.count + snapshot.slot(of: .label(100))!) * 2] == 2)
+    }
+}
+
+/// The control plane finds an entry's slot (for its counters) the way packets find it.
+@Suite struct SnapshotSlotTests {
+    @Test func everyEntryHasItsOwnSlotAndNothingElseHasOne() {
+        let snapshot = F.snapshot()
+        let slots = F.lfib.entries.keys.map { snapshot.slot(of: $0) }
+        #expect(slots.allSatisfy { $0 != nil })
+        #expect(Set(slots.compactMap { $0 }).count == F.lfib.entries.count)
+        for key in F.lfib.entries.keys { #expect(snapshot.keys[snapshot.slot(of: key)!] == key, "\(key)") }
+        // Inside, beside and around the entries: no slot, although a longest match would find one.
+        for key: LFIBKey in [.label(99), .label(108), .label(1 << 20 | 100), .prefix(IPPrefix("10.9.1.0/25")!),
+                             .prefix(IPPrefix("10.9.0.0/17")!), .prefix(IPPrefix("10.0.0.0/8")!), .prefix(IPPrefix("0.0.0.0/0")!)] {
+            #expect(snapshot.slot(of: key) == nil, "\(key)")
+            #expect(snapshot.counters(of: key) == nil, "\(key)")
+        }
     }
 }
 
