@@ -209,8 +209,8 @@ func benchmarkConvergence(fecs: Int) {
     let pushes = pair.lfib[1].entries.values.filter { $0.action == .push }.count
     let swaps = pair.lfib[1].entries.values.filter { $0.action == .swap }.count
     print("  receiver: \(pushes) push, \(swaps) swap entries")
+    benchmarkSnapshot(lfib: pair.lfib[1], batches: pair.lfibBatches[1])
     // Count only what the engines keep: drop the LFIB copies and the queue first.
-    let converged = pair.lfib[1]
     pair.lfib = [LFIB(), LFIB()]
     pair.queue = []
     let engineHeap = heapInUse() - heapBefore
@@ -218,7 +218,6 @@ func benchmarkConvergence(fecs: Int) {
     print("convergence: \(fecs) FECs, 2 engines: \(twoDecimals(elapsed)) s CPU, LFIB entries at the receiver \(entries)")
     print("  engine heap after convergence: \(engineHeap / 1024) KiB, \(Int(perFEC)) bytes per FEC per engine; peak RSS \(peakResidentKiB() / 1024) MiB")
     withExtendedLifetime(pair) {}
-    benchmarkSnapshot(lfib: converged, batches: pair.lfibBatches[1])
 }
 
 /// The userspace dataplane builds an immutable snapshot from the whole LFIB for each batch of
