@@ -47,6 +47,20 @@ public struct AdjacencySnapshot: Hashable, Sendable, Codable {
     public var age: EngineDuration
 }
 
+/// A peer the active side failed to open a session with, and when it tries again.
+public struct BackoffSnapshot: Hashable, Sendable, Codable {
+    public var peer: LDPIdentifier
+    /// Failed set-ups since the last OPERATIONAL session (or since the adjacency came).
+    public var failures: Int
+    public var lastFailure: String
+    /// The peer refused the last set-up (the §2.5.3 schedule, 15 s to 2 minutes), rather than
+    /// saying nothing (refused or reset connections: 1 s to 15 s).
+    public var refusedByPeer: Bool
+    public var delay: EngineDuration
+    /// Nil once the delay has passed and an attempt is under way.
+    public var nextAttemptIn: EngineDuration?
+}
+
 public struct InterfaceSnapshot: Hashable, Sendable, Codable {
     public var name: String
     public var isUp: Bool
@@ -92,6 +106,14 @@ extension LDPEngine {
                 holdTime: adjacency.holdTime, timeLeft: adjacency.expiresAt.map { max(.zero, $0 - now) },
                 gtsm: adjacency.gtsm, requestsTargetedHellos: adjacency.requestsTargetedHellos,
                 configurationSequenceNumber: adjacency.configurationSequenceNumber, age: now - adjacency.since)
+        }
+    }
+
+    public func backoffs(at now: EngineTime) -> [BackoffSnapshot] {
+        backoffs.sorted { $0.key < $1.key }.map { peer, backoff in
+            BackoffSnapshot(peer: peer, failures: backoff.failures, lastFailure: backoff.lastFailure,
+                            refusedByPeer: backoff.lastFailureWasRefusal, delay: backoff.delay,
+                            nextAttemptIn: backoff.isWaiting ? max(.zero, backoff.nextAttempt - now) : nil)
         }
     }
 

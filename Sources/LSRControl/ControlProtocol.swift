@@ -42,6 +42,7 @@ public enum ControlCommand: String, Codable, Sendable, CaseIterable {
     case showLFIB = "show-lfib"
     case showNeighbors = "show-neighbors"
     case showDiscovery = "show-discovery"
+    case showBackoff = "show-backoff"
     case showInterfaces = "show-interfaces"
     case showBindings = "show-bindings"
     case showRoutes = "show-routes"
@@ -200,6 +201,32 @@ public struct DiscoveryView: Codable, Sendable, Equatable {
     }
     public var adjacencies: [Adjacency]
     public init(adjacencies: [Adjacency]) { self.adjacencies = adjacencies }
+}
+
+/// Peers the active side failed to open a session with, and when it tries again.
+public struct BackoffView: Codable, Sendable, Equatable {
+    public struct Peer: Codable, Sendable, Equatable {
+        public var peer: String
+        public var failures: Int
+        public var lastFailure: String
+        /// The peer refused the last set-up (RFC 5036 §2.5.3: 15 s doubling to 2 minutes);
+        /// false: it said nothing, as a refused or reset connection (1 s doubling to 15 s).
+        public var refusedByPeer: Bool
+        public var delaySeconds: Double
+        /// Nil while an attempt is under way.
+        public var nextAttemptInSeconds: Double?
+        public init(peer: String, failures: Int, lastFailure: String, refusedByPeer: Bool, delaySeconds: Double,
+                    nextAttemptInSeconds: Double?) {
+            self.peer = peer
+            self.failures = failures
+            self.lastFailure = lastFailure
+            self.refusedByPeer = refusedByPeer
+            self.delaySeconds = delaySeconds
+            self.nextAttemptInSeconds = nextAttemptInSeconds
+        }
+    }
+    public var peers: [Peer]
+    public init(peers: [Peer]) { self.peers = peers }
 }
 
 public struct InterfacesView: Codable, Sendable, Equatable {

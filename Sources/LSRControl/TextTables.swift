@@ -121,6 +121,18 @@ extension DiscoveryView {
     }
 }
 
+extension BackoffView {
+    public func renderText() -> String {
+        var table = TextTable("Peer LDP ID", "Failures", "Delay", "Next Attempt", "Last Failure")
+        for peer in peers {
+            let next = peer.nextAttemptInSeconds.map { "in \(Int($0.rounded(.up)))s" } ?? "now"
+            let why = peer.refusedByPeer ? "\(peer.lastFailure) (refused by the peer)" : peer.lastFailure
+            table.append([peer.peer, "\(peer.failures)", "\(Int(peer.delaySeconds))s", next, why])
+        }
+        return table.render()
+    }
+}
+
 extension InterfacesView {
     public func renderText() -> String {
         var table = TextTable("Interface", "State", "Addresses", "Hello", "Hold", "Adjacencies")

@@ -71,7 +71,7 @@ struct Show: ParsableCommand {
     struct LDP: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ldp", abstract: "LDP state.",
-            subcommands: [Neighbor.self, Discovery.self, Interface.self, Binding.self])
+            subcommands: [Neighbor.self, Discovery.self, Backoff.self, Interface.self, Binding.self])
 
         struct Neighbor: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "LDP sessions.")
@@ -92,6 +92,15 @@ struct Show: ParsableCommand {
             @OptionGroup var options: GlobalOptions
             func run() throws {
                 try lsrctl.run(options, ControlRequest(command: .showDiscovery), as: DiscoveryView.self) { $0.renderText() }
+            }
+        }
+
+        struct Backoff: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Peers whose session set-up failed, and when this router tries again.")
+            @OptionGroup var options: GlobalOptions
+            func run() throws {
+                try lsrctl.run(options, ControlRequest(command: .showBackoff), as: BackoffView.self) { $0.renderText() }
             }
         }
 

@@ -91,6 +91,7 @@ import LDPCodec
         network.restart("A")
         #expect(network.run(until: .seconds(10)) { $0.isOperational("A", "B") })
         #expect(network.now - restarted <= .seconds(3), "\(network.node("B").events.suffix(25))")
+        #expect(network.node("B").engine.backoffs(at: network.now).isEmpty, "a session that came up ends the backoff")
     }
 
     @Test func peersThatCannotConnectDoNotKeepAnsweringEachOther() {
@@ -354,8 +355,10 @@ import LDPCodec
     }
 
     /// Drives five failed set-ups by the active side (3.3.3.3 towards 2.2.2.2), each ended by
-    /// `fail`, and returns the backoff delays the engine chose.
-    func backoffDelays(_ fail: (inout EngineHarness, ConnectionID) -> [EngineOutput]) throws -> [EngineDuration] {
+    /// `fail`, and returns the backoff delays the engine chose and what the operator saw of the
+    /// last one.
+    func backoffDelays(_ fail: (inout EngineHarness, ConnectionID) -> [EngineOutput]) throws
+        -> (delays: [EngineDuration], last: BackoffSnapshot?) {
         var harness = EngineHarness(EngineConfiguration(lsrID: v4("3.3.3.3"), interfaces: [InterfaceConfiguration(name: "eth0")]))
         harness.start(interfaces: ["eth0": "10.0.0.1"])
         let hello = helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2")
@@ -371,18 +374,22 @@ import LDPCodec
             delays.append(delay)
             #expect(outputs.connects.isEmpty, "no new attempt before the backoff timer")
             #expect(outputs.events.contains(.backoff(peer: peer, delay: delay)))
+            let shown = harness.engine.backoffs(at: harness.now)
+            #expect(shown.map(\.peer) == [peer] && shown.first?.failures == delays.count)
+            #expect(shown.first?.delay == delay && shown.first?.nextAttemptIn == delay)
             // Hellos during the backoff do not bypass it.
             #expect(harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
                                                   ttl: 255, bytes: hello)).connects.isEmpty)
             time += delay.wholeSeconds
             outputs = harness.advance(to: time, firing: .backoff(peer))
+            #expect(harness.engine.backoffs(at: harness.now).first?.nextAttemptIn == nil, "attempting again")
         }
-        return delays
+        return (delays, harness.engine.backoffs(at: harness.now).first)
     }
 
     @Test func refusedInitializationBacksOff15To120Seconds() throws {
         // §2.5.3: the connection came up, our Initialization went out, the peer NAK'd it.
-        let delays = try backoffDelays { harness, connection in
+        let (delays, last) = try backoffDelays { harness, connection in
             harness.handle(.connectionEstablished(connection))
             let refusal = NotificationMessage(status: Status(code: .sessionRejectedAdvertisementMode, isFatal: true))
             return harness.handle(.dataReceived(connection, PDU(ldpIdentifier: ldpID("2.2.2.2:0"), messages: [
@@ -390,18 +397,20 @@ import LDPCodec
             ]).encoded()))
         }
         #expect(delays == [15, 30, 60, 120, 120].map { EngineDuration.seconds($0) })
+        #expect(last?.refusedByPeer == true && last?.lastFailure.contains("Session Rejected") == true, "\(String(describing: last))")
     }
 
     @Test func setUpThePeerSaidNothingInRetriesWithinSeconds() throws {
         // Refused or unroutable: the peer refused no Initialization, so §2.5.3's 15 s do not apply.
         let refused = try backoffDelays { harness, connection in harness.handle(.connectionFailed(connection, reason: "refused")) }
-        #expect(refused == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
+        #expect(refused.delays == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
+        #expect(refused.last?.refusedByPeer == false && refused.last?.lastFailure == "connect failed: refused")
         // A dying peer's listening socket still completes the handshake; then the connection is reset.
         let reset = try backoffDelays { harness, connection in
             harness.handle(.connectionEstablished(connection))
             return harness.handle(.connectionClosed(connection, reason: "Connection reset by peer"))
         }
-        #expect(reset == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
+        #expect(reset.delays == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
     }
 
 }

@@ -84,6 +84,31 @@ struct DaemonNamespaceTests {
         #expect(lab.log("r2").contains("session down: 3.3.3.3:0"))
     }
 
+    @Test func backoffShowsTheRetriesToAPeerThatDied() throws {
+        let lab = try NamespaceLab(prefix: "lsrtb")
+        defer { lab.tearDown() }
+        try lab.build(pair)
+        try lab.waitForConvergence(pair)
+        #expect(try lab.show("r2", ["show", "ldp", "backoff"], as: BackoffView.self).peers.isEmpty)
+        // r2 (2.2.2.2) is the active side: it reconnects at once, and r1 is gone.
+        lab.stopDaemon("r1", signal: SIGKILL)
+        var shown: BackoffView.Peer?
+        try lab.wait(timeout: 10, "r2 to back off from r1") {
+            shown = try lab.show("r2", ["show", "ldp", "backoff"], as: BackoffView.self).peers.first { $0.peer == "1.1.1.1:0" }
+            return shown != nil
+        }
+        // Nothing answered: the short schedule, not §2.5.3's 15 s.
+        #expect(shown?.refusedByPeer == false && (shown?.delaySeconds ?? 0) <= 2, "\(String(describing: shown))")
+        #expect(shown.map { $0.lastFailure.contains("refused") || $0.lastFailure.contains("reset") } == true,
+                "\(String(describing: shown))")
+        let text = try lab.exec("r2", [Binaries.lsrctl, "show", "ldp", "backoff", "--socket", lab.socket("r2")])
+        #expect(text.contains("1.1.1.1:0") && text.contains("Last Failure"), "\(text)")
+        // r1's Hellos stop: after the hold time (3 s) the adjacency goes, and the backoff with it.
+        try lab.wait(timeout: 15, "the backoff to end with the adjacency") {
+            try lab.show("r2", ["show", "ldp", "backoff"], as: BackoffView.self).peers.isEmpty
+        }
+    }
+
     @Test func md5KeysMustMatch() throws {
         let lab = try NamespaceLab(prefix: "lsrtm")
         defer { lab.tearDown() }

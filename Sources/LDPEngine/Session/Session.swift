@@ -105,16 +105,28 @@ struct SessionBackoff: Hashable, Sendable, Codable {
     var nextConnectDelay = SessionBackoff.initialConnectDelay
     /// A backoff timer is running: do not connect before it fires.
     var isWaiting = false
+    // For the operator (`lsrctl show ldp backoff`).
+    var failures = 0
+    var lastFailure = ""
+    var lastFailureWasRefusal = false
+    var delay = EngineDuration.zero
+    var nextAttempt = EngineTime.zero
 
-    /// Records a failed set-up; returns how long to wait. `peerSpoke`: an LDP message from the
-    /// peer arrived on the connection.
-    mutating func fail(peerSpoke: Bool) -> EngineDuration {
+    /// Records a failed set-up at `now`; returns how long to wait. `peerSpoke`: an LDP message
+    /// from the peer arrived on the connection.
+    mutating func fail(peerSpoke: Bool, reason: String, at now: EngineTime) -> EngineDuration {
         isWaiting = true
+        failures += 1
+        lastFailure = reason
+        lastFailureWasRefusal = peerSpoke
         if peerSpoke {
-            defer { nextDelay = min(nextDelay * 2, Self.maximumDelay) }
-            return nextDelay
+            delay = nextDelay
+            nextDelay = min(nextDelay * 2, Self.maximumDelay)
+        } else {
+            delay = nextConnectDelay
+            nextConnectDelay = min(nextConnectDelay * 2, Self.initialDelay)
         }
-        defer { nextConnectDelay = min(nextConnectDelay * 2, Self.initialDelay) }
-        return nextConnectDelay
+        nextAttempt = now + delay
+        return delay
     }
 }

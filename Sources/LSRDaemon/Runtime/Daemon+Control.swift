@@ -17,6 +17,7 @@ extension Daemon {
         case .showLFIB: data = try encode(lfibView())
         case .showNeighbors: data = try encode(neighborsView())
         case .showDiscovery: data = try encode(discoveryView())
+        case .showBackoff: data = try encode(backoffView())
         case .showInterfaces: data = try encode(interfacesView())
         case .showBindings:
             var prefix: IPPrefix?
@@ -117,6 +118,14 @@ extension Daemon {
             return DiscoveryView.Adjacency(peer: adjacency.peer.description, source: source,
                                            address: adjacency.source.description, holdSeconds: adjacency.holdTime,
                                            expiresInSeconds: adjacency.timeLeft.map { Double($0.nanoseconds) / 1e9 })
+        })
+    }
+
+    func backoffView() -> BackoffView {
+        BackoffView(peers: engine.backoffs(at: now).map { backoff in
+            BackoffView.Peer(peer: backoff.peer.description, failures: backoff.failures, lastFailure: backoff.lastFailure,
+                             refusedByPeer: backoff.refusedByPeer, delaySeconds: Double(backoff.delay.nanoseconds) / 1e9,
+                             nextAttemptInSeconds: backoff.nextAttemptIn.map { Double($0.nanoseconds) / 1e9 })
         })
     }
 
