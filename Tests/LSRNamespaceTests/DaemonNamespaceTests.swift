@@ -101,6 +101,13 @@ struct DaemonNamespaceTests {
         #expect(shown?.refusedByPeer == false && (shown?.delaySeconds ?? 0) <= 2, "\(String(describing: shown))")
         #expect(shown.map { $0.lastFailure.contains("refused") || $0.lastFailure.contains("reset") } == true,
                 "\(String(describing: shown))")
+        // The next attempt is refused at once: GTSM's minimum TTL, set only once a connection is
+        // up, does not drop the RST r1's kernel sends with TTL 64.
+        try lab.wait(timeout: 5, "r2's second attempt to be refused") {
+            shown = try lab.show("r2", ["show", "ldp", "backoff"], as: BackoffView.self).peers.first { $0.peer == "1.1.1.1:0" }
+            return (shown?.failures ?? 0) >= 2
+        }
+        #expect(shown?.lastFailure.contains("refused") == true && shown?.delaySeconds == 2, "\(String(describing: shown))")
         let text = try lab.exec("r2", [Binaries.lsrctl, "show", "ldp", "backoff", "--socket", lab.socket("r2")])
         #expect(text.contains("1.1.1.1:0") && text.contains("Last Failure"), "\(text)")
         // r1's Hellos stop: after the hold time (3 s) the adjacency goes, and the backoff with it.

@@ -308,8 +308,7 @@ public final class Daemon: @unchecked Sendable {
             // never get a session (see README, "Interoperability").
             guard let channel = connections[connection] else { return }
             gtsmConnections.insert(connection)
-            _ = (channel as? SocketOptionProvider)?.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(IP_TTL),
-                                                                          value: Int32(255))
+            sendWithGTSM(channel)
         case .armTimer(let timer, let delay):
             timers[timer]?.cancel()
             timers[timer] = loop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) { [self] in
@@ -325,9 +324,18 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    func applyGTSM(_ channel: any Channel) {
+    /// GTSM on a session we open (RFC 6720): our segments leave with TTL 255 from the SYN on.
+    func sendWithGTSM(_ channel: any Channel) {
         let provider = channel as? SocketOptionProvider
         _ = provider?.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(IP_TTL), value: Int32(255))
+    }
+
+    /// GTSM's check on what arrives, once the connection is up. Not before: a peer whose LDP is
+    /// not running answers the SYN with its kernel's RST, sent with the default TTL, which
+    /// IP_MINTTL 255 would drop, so that a refused connection would look like a silent one
+    /// until the connect timeout.
+    func receiveWithGTSM(_ channel: any Channel) {
+        let provider = channel as? SocketOptionProvider
         _ = provider?.unsafeSetSocketOption(level: .init(IPPROTO_IP), name: .init(lsr_ip_minttl_option()), value: Int32(255))
     }
 
@@ -355,7 +363,7 @@ public final class Daemon: @unchecked Sendable {
                                                            value: value)
                 }
                 return ready.flatMapThrowing {
-                    if gtsm { self.applyGTSM(channel) }
+                    if gtsm { self.sendWithGTSM(channel) }
                     try channel.pipeline.syncOperations.addHandler(SessionChannelHandler(daemon: self, connection: connection))
                 }
             }
@@ -364,6 +372,7 @@ public final class Daemon: @unchecked Sendable {
         bootstrap.connect(to: remoteAddress).whenComplete { [self] result in
             switch result {
             case .success(let channel):
+                if gtsm { receiveWithGTSM(channel) }
                 connections[connection] = channel
                 connectionEndpoints[connection] = (channel.localAddress, channel.remoteAddress)
                 process(.connectionEstablished(connection))
