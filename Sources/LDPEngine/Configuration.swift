@@ -47,6 +47,22 @@ public enum TargetedHelloPolicy: Hashable, Sendable, Codable {
 }
 
 /// Everything the engine needs to run.
+/// The §2.5.3 schedule after a refused session set-up: the first delay, doubling up to the
+/// maximum. The RFC asks for at least 15 s and at least 2 minutes.
+public struct SessionBackoffConfiguration: Hashable, Sendable, Codable {
+    public static let leastInitial: UInt16 = 15
+    public static let leastMaximum: UInt16 = 120
+
+    public var initial: UInt16
+    public var maximum: UInt16
+
+    public init(initial: UInt16 = SessionBackoffConfiguration.leastInitial,
+                maximum: UInt16 = SessionBackoffConfiguration.leastMaximum) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+}
+
 public struct EngineConfiguration: Hashable, Sendable, Codable {
     public var lsrID: IPv4Address
     /// The address sessions use (§2.5.2); by default the LSR ID.
@@ -65,6 +81,7 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
     public var maximumPDULength: UInt16
     /// How long a session may stay between connection and OPERATIONAL.
     public var initializationTimeout: UInt16
+    public var sessionBackoff: SessionBackoffConfiguration
     public var labelDistribution: LabelDistributionConfiguration
 
     public init(lsrID: IPv4Address, transportAddress: IPv4Address? = nil,
@@ -72,6 +89,7 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
                 targetedHelloPolicy: TargetedHelloPolicy = .configuredNeighborsOnly,
                 keepAliveTime: UInt16 = 180, gtsm: Bool = true, md5Passwords: [IPv4Address: String] = [:],
                 maximumPDULength: UInt16 = UInt16(PDU.defaultMaximumLength), initializationTimeout: UInt16 = 15,
+                sessionBackoff: SessionBackoffConfiguration = SessionBackoffConfiguration(),
                 labelDistribution: LabelDistributionConfiguration? = nil) {
         self.lsrID = lsrID
         self.transportAddress = transportAddress ?? lsrID
@@ -83,12 +101,13 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
         self.md5Passwords = md5Passwords
         self.maximumPDULength = maximumPDULength
         self.initializationTimeout = initializationTimeout
+        self.sessionBackoff = sessionBackoff
         self.labelDistribution = labelDistribution ?? LabelDistributionConfiguration(localLSRID: lsrID)
     }
 
     enum CodingKeys: String, CodingKey {
         case lsrID, transportAddress, interfaces, targetedNeighbors, targetedHelloPolicy, keepAliveTime,
-             gtsm, md5Passwords, maximumPDULength, initializationTimeout, labelDistribution
+             gtsm, md5Passwords, maximumPDULength, initializationTimeout, sessionBackoff, labelDistribution
     }
 
     /// Missing keys take their defaults, so a configuration file names only what differs.
@@ -115,6 +134,8 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
         md5Passwords = passwords
         maximumPDULength = try container.decodeIfPresent(UInt16.self, forKey: .maximumPDULength) ?? defaults.maximumPDULength
         initializationTimeout = try container.decodeIfPresent(UInt16.self, forKey: .initializationTimeout) ?? defaults.initializationTimeout
+        sessionBackoff = try container.decodeIfPresent(SessionBackoffConfiguration.self, forKey: .sessionBackoff)
+            ?? defaults.sessionBackoff
         labelDistribution = try container.decodeIfPresent(LabelDistributionConfiguration.self, forKey: .labelDistribution)
             ?? defaults.labelDistribution
     }
@@ -132,6 +153,7 @@ public struct EngineConfiguration: Hashable, Sendable, Codable {
                              forKey: .md5Passwords)
         try container.encode(maximumPDULength, forKey: .maximumPDULength)
         try container.encode(initializationTimeout, forKey: .initializationTimeout)
+        try container.encode(sessionBackoff, forKey: .sessionBackoff)
         try container.encode(labelDistribution, forKey: .labelDistribution)
     }
 

@@ -14,6 +14,7 @@
 //   neighbors:
 //     - { lsr-id: 2.2.2.2, password: secret }    # TCP MD5 (RFC 5036 §2.9)
 //   keepalive: 180
+//   session-backoff: { initial: 15, maximum: 120 }   # after a refused set-up (RFC 5036 §2.5.3)
 //   gtsm: true
 //   label-range: 16-1048575
 //   explicit-null: false
@@ -45,6 +46,7 @@
 
 import Foundation
 import LDPCodec
+import LDPEngine
 import MPLSForwarding
 import MPLSTables
 import Yams
@@ -151,6 +153,7 @@ public struct DaemonConfiguration: Codable, Sendable, Equatable {
     public var acceptTargetedHellos = false
     public var neighbors: [Neighbor] = []
     public var keepAlive: UInt16 = 180
+    public var sessionBackoff = SessionBackoffConfiguration()
     public var gtsm = true
     public var labelRange: ClosedRange<UInt32> = 16...ReservedLabel.maximum
     public var explicitNull = false
@@ -331,7 +334,7 @@ struct ConfigurationReader {
 
     static let topLevelKeys = [
         "router-id", "transport-address", "interfaces", "targeted-neighbors", "accept-targeted-hellos",
-        "neighbors", "keepalive", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
+        "neighbors", "keepalive", "session-backoff", "gtsm", "label-range", "explicit-null", "label-control", "labels-for",
         "dataplane", "kernel", "userspace", "static-routes", "static-lsps", "control-socket", "log-level",
     ]
 
@@ -397,6 +400,7 @@ struct ConfigurationReader {
             // RFC 5036 §3.5.3: the KeepAlive Time is a hold time; below 15 s is not useful.
             configuration.keepAlive = try seconds(node, "keepalive", range: 15...65535)
         }
+        if let node = top["session-backoff"]?.value { configuration.sessionBackoff = try sessionBackoff(node) }
         if let node = top["gtsm"]?.value { configuration.gtsm = try bool(node, "gtsm") }
         if let node = top["label-range"]?.value { configuration.labelRange = try labelRange(node) }
         if let node = top["explicit-null"]?.value { configuration.explicitNull = try bool(node, "explicit-null") }
@@ -552,6 +556,24 @@ struct ConfigurationReader {
         guard hold > interval else {
             throw error(node, key, "hold time \(hold) s must exceed the hello interval \(interval) s, or every adjacency flaps")
         }
+    }
+
+    /// RFC 5036 §2.5.3: after a refused set-up, wait at least 15 s, growing to at least 2 minutes.
+    func sessionBackoff(_ node: Node) throws(ConfigurationError) -> SessionBackoffConfiguration {
+        let fields = try pairs(node, context: "session-backoff", allowed: ["initial", "maximum"])
+        var backoff = SessionBackoffConfiguration()
+        if let value = fields["initial"]?.value {
+            backoff.initial = try seconds(value, "session-backoff.initial",
+                                          range: Int(SessionBackoffConfiguration.leastInitial)...65535)
+        }
+        if let value = fields["maximum"]?.value {
+            backoff.maximum = try seconds(value, "session-backoff.maximum",
+                                          range: Int(SessionBackoffConfiguration.leastMaximum)...65535)
+        }
+        guard backoff.maximum >= backoff.initial else {
+            throw error(node, "session-backoff", "the maximum (\(backoff.maximum) s) is below the initial delay (\(backoff.initial) s)")
+        }
+        return backoff
     }
 
     func labelRange(_ node: Node) throws(ConfigurationError) -> ClosedRange<UInt32> {

@@ -25,7 +25,8 @@ extension DaemonConfiguration {
                                               md5Password: password(for: $0.address))
             },
             targetedHelloPolicy: acceptTargetedHellos ? .any : .configuredNeighborsOnly,
-            keepAliveTime: keepAlive, gtsm: gtsm, md5Passwords: passwords, labelDistribution: labels)
+            keepAliveTime: keepAlive, gtsm: gtsm, md5Passwords: passwords, sessionBackoff: sessionBackoff,
+            labelDistribution: labels)
     }
 }
 

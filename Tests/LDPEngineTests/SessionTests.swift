@@ -357,9 +357,11 @@ import LDPCodec
     /// Drives five failed set-ups by the active side (3.3.3.3 towards 2.2.2.2), each ended by
     /// `fail`, and returns the backoff delays the engine chose and what the operator saw of the
     /// last one.
-    func backoffDelays(_ fail: (inout EngineHarness, ConnectionID) -> [EngineOutput]) throws
+    func backoffDelays(_ schedule: SessionBackoffConfiguration = SessionBackoffConfiguration(),
+                       _ fail: (inout EngineHarness, ConnectionID) -> [EngineOutput]) throws
         -> (delays: [EngineDuration], last: BackoffSnapshot?) {
-        var harness = EngineHarness(EngineConfiguration(lsrID: v4("3.3.3.3"), interfaces: [InterfaceConfiguration(name: "eth0")]))
+        var harness = EngineHarness(EngineConfiguration(lsrID: v4("3.3.3.3"), interfaces: [InterfaceConfiguration(name: "eth0")],
+                                                        sessionBackoff: schedule))
         harness.start(interfaces: ["eth0": "10.0.0.1"])
         let hello = helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2")
         var outputs = harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
@@ -398,6 +400,23 @@ import LDPCodec
         }
         #expect(delays == [15, 30, 60, 120, 120].map { EngineDuration.seconds($0) })
         #expect(last?.refusedByPeer == true && last?.lastFailure.contains("Session Rejected") == true, "\(String(describing: last))")
+    }
+
+    @Test func configuredScheduleIsFollowed() throws {
+        let schedule = SessionBackoffConfiguration(initial: 20, maximum: 200)
+        let refused = try backoffDelays(schedule) { harness, connection in
+            harness.handle(.connectionEstablished(connection))
+            let refusal = NotificationMessage(status: Status(code: .sessionRejectedLabelRange, isFatal: true))
+            return harness.handle(.dataReceived(connection, PDU(ldpIdentifier: ldpID("2.2.2.2:0"), messages: [
+                Message(id: 9, body: .notification(refusal)),
+            ]).encoded()))
+        }
+        #expect(refused.delays == [20, 40, 80, 160, 200].map { EngineDuration.seconds($0) })
+        // The short schedule never waits longer than a refused set-up would.
+        let silent = try backoffDelays(SessionBackoffConfiguration(initial: 15, maximum: 600)) { harness, connection in
+            harness.handle(.connectionFailed(connection, reason: "timed out"))
+        }
+        #expect(silent.delays == [1, 2, 4, 8, 15].map { EngineDuration.seconds($0) })
     }
 
     @Test func setUpThePeerSaidNothingInRetriesWithinSeconds() throws {

@@ -17,6 +17,7 @@ import MPLSForwarding
         neighbors:
           - { lsr-id: 2.2.2.2, password: s3cret }
         keepalive: 60
+        session-backoff: { initial: 20, maximum: 300 }
         gtsm: false
         label-range: 1000-1999
         explicit-null: true
@@ -34,6 +35,8 @@ import MPLSForwarding
         #expect(configuration.acceptTargetedHellos)
         #expect(configuration.password(for: IPv4Address("2.2.2.2")!) == "s3cret")
         #expect(configuration.keepAlive == 60)
+        #expect(configuration.sessionBackoff == .init(initial: 20, maximum: 300))
+        #expect(configuration.engineConfiguration.sessionBackoff == .init(initial: 20, maximum: 300))
         #expect(!configuration.gtsm)
         #expect(configuration.labelRange == 1000...1999)
         #expect(configuration.explicitNull)
@@ -52,6 +55,7 @@ import MPLSForwarding
         #expect(configuration.dataplane == .auto)
         #expect(configuration.gtsm)
         #expect(configuration.keepAlive == 180)
+        #expect(configuration.sessionBackoff == .init(initial: 15, maximum: 120))
     }
 
     @Test func staticRoutesParse() throws {
@@ -131,6 +135,13 @@ import MPLSForwarding
         .init(text: "router-id: 1.1.1.1\nlabel-control: eager\n", expected: "key 'label-control': 'eager' is not one of independent, ordered"),
         .init(text: "router-id: 1.1.1.1\ngtsm: maybe\n", expected: "key 'gtsm': 'maybe' is not true or false"),
         .init(text: "router-id: 1.1.1.1\nkeepalive: 5\n", expected: "key 'keepalive': '5' is not a whole number of seconds in 15...65535"),
+        .init(text: "router-id: 1.1.1.1\nsession-backoff: { initial: 5 }\n",
+              expected: "key 'session-backoff.initial': '5' is not a whole number of seconds in 15...65535"),
+        .init(text: "router-id: 1.1.1.1\nsession-backoff: { maximum: 60 }\n",
+              expected: "key 'session-backoff.maximum': '60' is not a whole number of seconds in 120...65535"),
+        .init(text: "router-id: 1.1.1.1\nsession-backoff: { initial: 600, maximum: 300 }\n",
+              expected: "bad.yaml:2: key 'session-backoff': the maximum (300 s) is below the initial delay (600 s)"),
+        .init(text: "router-id: 1.1.1.1\nsession-backoff: { first: 20 }\n", expected: "key 'session-backoff.first': unknown key"),
         .init(text: "router-id: 1.1.1.1\nlabels-for: [10.0.0.0/33]\n", expected: "key 'labels-for': '10.0.0.0/33' is not a prefix"),
         .init(text: "router-id: 1.1.1.1\nneighbors:\n  - { lsr-id: 2.2.2.2, password: \"\" }\n", expected: "key 'neighbors.password': must be 1 to 80 characters"),
         .init(text: "router-id: 1.1.1.1\ntargeted-neighbors:\n  - { hello-interval: 5 }\n", expected: "key 'targeted-neighbors.address': missing"),

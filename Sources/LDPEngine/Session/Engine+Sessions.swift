@@ -175,7 +175,7 @@ extension LDPEngine {
         guard !isShuttingDown, !adjacencies(of: peer).isEmpty else { return }
         peersOwedHello.insert(peer)
         if session.role == .active && !session.hasBeenOperational {
-            let delay = backoffs[peer, default: SessionBackoff()].fail(peerSpoke: session.received.total > 0,
+            let delay = backoffs[peer, default: SessionBackoff(configuration.sessionBackoff)].fail(peerSpoke: session.received.total > 0,
                                                                            reason: reason, at: now)
             outputs.append(.event(.backoff(peer: peer, delay: delay)))
             outputs.append(.armTimer(.backoff(peer), after: delay))

@@ -93,14 +93,16 @@ struct PendingInitialization: Sendable {
 /// listening socket that dies with its process still completes handshakes for a moment) or its
 /// transport address is not routed yet (the IGP is converging). Those attempts back off on a
 /// shorter schedule, 1 s doubling up to the §2.5.3 initial delay, so that a restarted peer is
-/// found within seconds.
+/// found within seconds. Both schedules start again after an OPERATIONAL session, or when the
+/// last adjacency with the peer goes.
 struct SessionBackoff: Hashable, Sendable, Codable {
-    static let initialDelay = EngineDuration.seconds(15)
-    static let maximumDelay = EngineDuration.seconds(120)
     static let initialConnectDelay = EngineDuration.seconds(1)
 
+    /// The §2.5.3 schedule (`session-backoff`); it also caps the short one.
+    let initialDelay: EngineDuration
+    let maximumDelay: EngineDuration
     /// The delay the next refused set-up will wait.
-    var nextDelay = SessionBackoff.initialDelay
+    var nextDelay: EngineDuration
     /// The delay the next set-up the peer said nothing in will wait.
     var nextConnectDelay = SessionBackoff.initialConnectDelay
     /// A backoff timer is running: do not connect before it fires.
@@ -112,6 +114,12 @@ struct SessionBackoff: Hashable, Sendable, Codable {
     var delay = EngineDuration.zero
     var nextAttempt = EngineTime.zero
 
+    init(_ configuration: SessionBackoffConfiguration) {
+        initialDelay = .seconds(Int64(configuration.initial))
+        maximumDelay = .seconds(Int64(max(configuration.maximum, configuration.initial)))
+        nextDelay = initialDelay
+    }
+
     /// Records a failed set-up at `now`; returns how long to wait. `peerSpoke`: an LDP message
     /// from the peer arrived on the connection.
     mutating func fail(peerSpoke: Bool, reason: String, at now: EngineTime) -> EngineDuration {
@@ -121,10 +129,10 @@ struct SessionBackoff: Hashable, Sendable, Codable {
         lastFailureWasRefusal = peerSpoke
         if peerSpoke {
             delay = nextDelay
-            nextDelay = min(nextDelay * 2, Self.maximumDelay)
+            nextDelay = min(nextDelay * 2, maximumDelay)
         } else {
             delay = nextConnectDelay
-            nextConnectDelay = min(nextConnectDelay * 2, Self.initialDelay)
+            nextConnectDelay = min(nextConnectDelay * 2, initialDelay)
         }
         nextAttempt = now + delay
         return delay
