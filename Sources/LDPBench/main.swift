@@ -234,6 +234,22 @@ func benchmarkSnapshot(lfib: LFIB, batches: Int) {
     let perBuild = (cpuSeconds() - start) / Double(rounds)
     print("  userspace snapshot of \(lfib.entries.count) entries: \(twoDecimals(perBuild * 1000)) ms CPU to build; "
           + "the receiver's LFIB came in \(batches) batches")
+
+    // The push path's lookup: longest prefix match of random destinations among the FECs
+    // (every 16th one outside them), as a customer packet's destination is looked up.
+    let snapshot = ForwardingSnapshot(lfib: lfib, interfaces: interfaces, neighbors: neighbors, options: options)
+    var generator = SystemRandomNumberGenerator()
+    let fecs = UInt32(lfib.entries.count / 2)
+    let destinations = (0..<1 << 20).map { index in
+        IPv4Address(rawValue: index % 16 == 15 ? UInt32.random(in: 0...UInt32.max, using: &generator)
+                                               : 0x0A00_0000 | UInt32.random(in: 1...fecs, using: &generator))
+    }
+    var found = 0
+    let lookupStart = cpuSeconds()
+    for destination in destinations where snapshot.ftnEntry(for: destination) != nil { found += 1 }
+    let perLookup = (cpuSeconds() - lookupStart) / Double(destinations.count)
+    print("  FTN longest-prefix match over it: \(twoDecimals(perLookup * 1e9)) ns per lookup "
+          + "(\(found) of \(destinations.count) random destinations matched)")
 }
 
 benchmarkCodec(seconds: seconds)

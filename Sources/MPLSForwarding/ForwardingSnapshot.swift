@@ -120,11 +120,67 @@ struct InterfaceRecord {
     var ipv4: UInt32
 }
 
-/// A binary trie node over IPv4 addresses, most significant bit first.
-struct TrieNode {
-    var zero: Int32 = -1
-    var one: Int32 = -1
-    var entry: Int32 = -1
+/// IPv4 longest prefix match in at most three loads: a 65,536-slot table for the first 16 bits,
+/// then 256-slot chunks for the next 8 and the last 8 (a 16-8-8 multibit trie, prefixes
+/// expanded to the strides). A slot holds an entry slot (>= 0), nothing (-1), or a chunk
+/// (-2 - chunk index) under which the longer prefixes go.
+struct PrefixTable {
+    static let rootSize = 1 << 16
+    static let chunkSize = 1 << 8
+    static let none: Int32 = -1
+
+    var root: [Int32]
+    var chunks: [Int32] = []
+
+    /// `prefixes` in order of increasing length, so that a longer prefix always overwrites the
+    /// expansion of a shorter one and a new chunk inherits what its slot held.
+    init(prefixes: [(address: UInt32, length: Int, slot: Int32)]) {
+        root = [Int32](repeating: Self.none, count: Self.rootSize)
+        for prefix in prefixes {
+            let length = prefix.length
+            let address = Self.network(prefix.address, length)
+            if length <= 16 {
+                let first = Int(address >> 16)
+                for index in first..<first + 1 << (16 - length) { root[index] = prefix.slot }
+                continue
+            }
+            let second = chunkInRoot(at: Int(address >> 16))
+            if length <= 24 {
+                let first = second * Self.chunkSize + Int(address >> 8 & 0xFF)
+                for index in first..<first + 1 << (24 - length) { chunks[index] = prefix.slot }
+                continue
+            }
+            let third = chunkInChunks(at: second * Self.chunkSize + Int(address >> 8 & 0xFF))
+            let first = third * Self.chunkSize + Int(address & 0xFF)
+            for index in first..<first + 1 << (32 - length) { chunks[index] = prefix.slot }
+        }
+    }
+
+    static func network(_ address: UInt32, _ length: Int) -> UInt32 {
+        length == 0 ? 0 : address & UInt32.max << (32 - length)
+    }
+
+    static func exactKey(_ address: UInt32, _ length: Int) -> UInt64 {
+        UInt64(network(address, length)) << 6 | UInt64(length)
+    }
+
+    /// The chunk a root slot points to, made (inheriting the slot's entry) if there is none.
+    private mutating func chunkInRoot(at index: Int) -> Int {
+        if root[index] <= -2 { return Int(-2 - root[index]) }
+        let made = chunks.count / Self.chunkSize
+        chunks.append(contentsOf: repeatElement(root[index], count: Self.chunkSize))
+        root[index] = -2 - Int32(made)
+        return made
+    }
+
+    /// The same one level down: the chunk a second-level slot points to.
+    private mutating func chunkInChunks(at index: Int) -> Int {
+        if chunks[index] <= -2 { return Int(-2 - chunks[index]) }
+        let made = chunks.count / Self.chunkSize
+        chunks.append(contentsOf: repeatElement(chunks[index], count: Self.chunkSize))
+        chunks[index] = -2 - Int32(made)
+        return made
+    }
 }
 
 /// A fixed, fully built forwarding table. Its memory is raw and owned: the hot path touches no
@@ -145,7 +201,13 @@ public final class ForwardingSnapshot: @unchecked Sendable {
 
     let directory: UnsafeMutableBufferPointer<Int32>
     let chunks: UnsafeMutableBufferPointer<Int32>
-    let trie: UnsafeMutableBufferPointer<TrieNode>
+    /// The FTN table (see PrefixTable): 65,536 root slots, then 256-slot chunks.
+    let prefixRoot: UnsafeMutableBufferPointer<Int32>
+    let prefixChunks: UnsafeMutableBufferPointer<Int32>
+    /// IPv4 FTN keys (address << 6 | length), sorted, with their slots: exact matches for the
+    /// control plane's counters.
+    let prefixKeys: [UInt64]
+    let prefixKeySlots: [Int32]
     let entries: UnsafeMutableBufferPointer<EntryRecord>
     let nextHops: UnsafeMutableBufferPointer<NextHopRecord>
     let labels: UnsafeMutableBufferPointer<UInt32>
@@ -228,7 +290,7 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         // Label table.
         var directoryValues = [Int32](repeating: -1, count: Self.directorySize)
         var chunkValues: [Int32] = []
-        var trieNodes = [TrieNode()]
+        var prefixes: [(address: UInt32, length: Int, slot: Int32)] = []
         for (slot, key) in keys.enumerated() {
             switch key {
             case .label(let label):
@@ -240,26 +302,23 @@ public final class ForwardingSnapshot: @unchecked Sendable {
                 chunkValues[Int(directoryValues[high]) * Self.chunkSize + Int(label & 0xFF)] = Int32(slot)
             case .prefix(let prefix):
                 guard case .v4(let address) = prefix.address else { continue }
-                var node = 0
-                for bit in 0..<Int(prefix.length) {
-                    let one = (address.rawValue >> (31 - UInt32(bit))) & 1 == 1
-                    var next = one ? trieNodes[node].one : trieNodes[node].zero
-                    if next < 0 {
-                        next = Int32(trieNodes.count)
-                        trieNodes.append(TrieNode())
-                        if one { trieNodes[node].one = next } else { trieNodes[node].zero = next }
-                    }
-                    node = Int(next)
-                }
-                trieNodes[node].entry = Int32(slot)
+                prefixes.append((address.rawValue, Int(prefix.length), Int32(slot)))
             }
         }
+        // Shorter prefixes first (a counting sort would do; 33 lengths make this cheap anyway).
+        prefixes.sort { ($0.length, $0.address) < ($1.length, $1.address) }
+        let table = PrefixTable(prefixes: prefixes)
+        let exact = prefixes.map { (PrefixTable.exactKey($0.address, $0.length), $0.slot) }.sorted { $0.0 < $1.0 }
+        prefixKeys = exact.map(\.0)
+        prefixKeySlots = exact.map(\.1)
         directory = .allocate(capacity: directoryValues.count)
         _ = directory.initialize(from: directoryValues)
         chunks = .allocate(capacity: max(chunkValues.count, 1))
         _ = chunks.initialize(from: chunkValues)
-        trie = .allocate(capacity: trieNodes.count)
-        _ = trie.initialize(from: trieNodes)
+        prefixRoot = .allocate(capacity: table.root.count)
+        _ = prefixRoot.initialize(from: table.root)
+        prefixChunks = .allocate(capacity: max(table.chunks.count, 1))
+        _ = prefixChunks.initialize(from: table.chunks)
 
         entryCounters = .allocate(capacity: max(keys.count * 2 * lanes, 1))
         entryCounters.initialize(repeating: 0)
@@ -272,7 +331,8 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     deinit {
         directory.deallocate()
         chunks.deallocate()
-        trie.deallocate()
+        prefixRoot.deallocate()
+        prefixChunks.deallocate()
         entries.deallocate()
         nextHops.deallocate()
         labels.deallocate()
@@ -304,14 +364,21 @@ public final class ForwardingSnapshot: @unchecked Sendable {
             return slot >= 0 ? Int(slot) : nil
         case .prefix(let prefix):
             guard case .v4(let address) = prefix.address else { return nil }
-            var node = 0
-            for bit in 0..<Int(prefix.length) {
-                let next = (address.rawValue >> (31 - UInt32(bit))) & 1 == 1 ? trie[node].one : trie[node].zero
-                if next < 0 { return nil }
-                node = Int(next)
+            let key = PrefixTable.exactKey(address.rawValue, Int(prefix.length))
+            var low = 0, high = prefixKeys.count
+            while low < high {
+                let middle = (low + high) / 2
+                if prefixKeys[middle] < key { low = middle + 1 } else { high = middle }
             }
-            return trie[node].entry >= 0 ? Int(trie[node].entry) : nil
+            return low < prefixKeys.count && prefixKeys[low] == key ? Int(prefixKeySlots[low]) : nil
         }
+    }
+
+    /// The FTN entry a packet to `destination` takes (longest prefix match), as the forwarder
+    /// finds it.
+    public func ftnEntry(for destination: IPv4Address) -> LFIBKey? {
+        let slot = entrySlot(destination: destination.rawValue)
+        return slot >= 0 ? keys[Int(slot)] : nil
     }
 
     public func drops(_ reason: DropReason) -> UInt64 {
@@ -335,19 +402,13 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         return chunks[Int(chunk) * Self.chunkSize + Int(label & 0xFF)]
     }
 
-    /// Longest prefix match over the trie.
+    /// Longest prefix match: at most three loads (see PrefixTable).
     @inline(__always) func entrySlot(destination: UInt32) -> Int32 {
-        var node = 0
-        var best = trie[0].entry
-        var bit: UInt32 = 31
-        while true {
-            let next = (destination >> bit) & 1 == 1 ? trie[node].one : trie[node].zero
-            if next < 0 { return best }
-            node = Int(next)
-            if trie[node].entry >= 0 { best = trie[node].entry }
-            if bit == 0 { return best }
-            bit -= 1
-        }
+        var value = prefixRoot[Int(destination >> 16)]
+        if value > -2 { return value }
+        value = prefixChunks[Int(-2 - value) << 8 | Int(destination >> 8 & 0xFF)]
+        if value > -2 { return value }
+        return prefixChunks[Int(-2 - value) << 8 | Int(destination & 0xFF)]
     }
 
     @inline(__always) func count(_ slot: Int32, bytes: Int, _ workspace: ForwardingWorkspace) {

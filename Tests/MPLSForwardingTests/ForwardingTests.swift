@@ -237,6 +237,54 @@ typealias F = Fixture
     }
 }
 
+/// The FTN table against a plain longest-prefix scan, on random nested prefixes of every length.
+@Suite struct PrefixTableTests {
+    /// xorshift64*: seeded, so that a failure replays.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+        mutating func next() -> UInt64 {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            return state &* 0x2545_F491_4F6C_DD1D
+        }
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func longestMatchAgreesWithAScan(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        // Around a few bases, so that prefixes nest and straddle the 16- and 24-bit strides.
+        let bases: [UInt32] = [0x0A00_0000, 0x0A01_8000, 0xC0A8_0100, 0x0000_0000, 0xFFFF_FF00]
+        var prefixes: Set<IPPrefix> = [IPPrefix("0.0.0.0/0")!]
+        for _ in 0..<400 {
+            let base = bases[Int.random(in: 0..<bases.count, using: &rng)]
+            let address = base ^ UInt32.random(in: 0...0xFFFF, using: &rng) << UInt32.random(in: 0...16, using: &rng)
+            let length = [1, 7, 8, 15, 16, 17, 23, 24, 25, 31, 32].randomElement(using: &rng)!
+            prefixes.insert(IPPrefix(IPv4Address(rawValue: length == 0 ? 0 : address & UInt32.max << (32 - length)),
+                                     length: UInt8(length)))
+        }
+        let lfib = LFIB(prefixes.map { F.ftn($0.description, [F.hop("10.0.2.2", "eth-b", [400])]) })
+        let snapshot = F.snapshot(lfib: lfib)
+        func scan(_ destination: UInt32) -> LFIBKey? {
+            prefixes.filter { $0.contains(.v4(IPv4Address(rawValue: destination))) }.max { $0.length < $1.length }.map(LFIBKey.prefix)
+        }
+        for prefix in prefixes {
+            guard case .v4(let network) = prefix.address else { continue }
+            let size: UInt32 = prefix.length == 0 ? .max : (1 << (32 - UInt32(prefix.length))) - 1
+            // Its first and last address, and the ones just outside.
+            for destination in [network.rawValue, network.rawValue &+ size, network.rawValue &- 1, network.rawValue &+ size &+ 1] {
+                #expect(snapshot.ftnEntry(for: IPv4Address(rawValue: destination)) == scan(destination), "\(IPv4Address(rawValue: destination))")
+            }
+            #expect(snapshot.slot(of: .prefix(prefix)).map { snapshot.keys[$0] } == .prefix(prefix))
+        }
+        for _ in 0..<2000 {
+            let destination = bases.randomElement(using: &rng)! ^ UInt32.random(in: 0...0x3_FFFF, using: &rng)
+            #expect(snapshot.ftnEntry(for: IPv4Address(rawValue: destination)) == scan(destination), "\(IPv4Address(rawValue: destination))")
+        }
+    }
+}
+
 /// IPv4 taken off a customer-facing interface before the kernel routed it: this node is the
 /// router, so it checks the header and lowers the TTL itself; what it does not push goes to
 /// the local stack unchanged.
