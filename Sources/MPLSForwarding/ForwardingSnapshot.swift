@@ -120,40 +120,47 @@ struct InterfaceRecord {
     var ipv4: UInt32
 }
 
-/// IPv4 longest prefix match in at most three loads: a 65,536-slot table for the first 16 bits,
+/// IPv4 longest prefix match in at most three loads: a 65,536-slot root for the first 16 bits,
 /// then 256-slot chunks for the next 8 and the last 8 (a 16-8-8 multibit trie, prefixes
-/// expanded to the strides). A slot holds an entry slot (>= 0), nothing (-1), or a chunk
-/// (-2 - chunk index) under which the longer prefixes go.
+/// expanded to the strides), all in one array, the root first. A slot holds an entry slot
+/// (>= 0), nothing (-1), or a chunk (-2 - chunk number) under which the longer prefixes go.
 struct PrefixTable {
     static let rootSize = 1 << 16
     static let chunkSize = 1 << 8
     static let none: Int32 = -1
 
-    var root: [Int32]
-    var chunks: [Int32] = []
+    var slots: [Int32]
 
     /// `prefixes` in order of increasing length, so that a longer prefix always overwrites the
     /// expansion of a shorter one and a new chunk inherits what its slot held.
     init(prefixes: [(address: UInt32, length: Int, slot: Int32)]) {
-        root = [Int32](repeating: Self.none, count: Self.rootSize)
+        slots = [Int32](repeating: Self.none, count: Self.rootSize)
         for prefix in prefixes {
             let length = prefix.length
             let address = Self.network(prefix.address, length)
-            if length <= 16 {
-                let first = Int(address >> 16)
-                for index in first..<first + 1 << (16 - length) { root[index] = prefix.slot }
-                continue
+            // The slot the prefix starts at, at the level its length ends in, and how many
+            // slots of that level it covers.
+            var first = Int(address >> 16), span = 1 << (16 - min(length, 16))
+            if length > 16 {
+                first = chunk(at: first) + Int(address >> 8 & 0xFF)
+                span = 1 << (24 - min(length, 24))
             }
-            let second = chunkInRoot(at: Int(address >> 16))
-            if length <= 24 {
-                let first = second * Self.chunkSize + Int(address >> 8 & 0xFF)
-                for index in first..<first + 1 << (24 - length) { chunks[index] = prefix.slot }
-                continue
+            if length > 24 {
+                first = chunk(at: first) + Int(address & 0xFF)
+                span = 1 << (32 - length)
             }
-            let third = chunkInChunks(at: second * Self.chunkSize + Int(address >> 8 & 0xFF))
-            let first = third * Self.chunkSize + Int(address & 0xFF)
-            for index in first..<first + 1 << (32 - length) { chunks[index] = prefix.slot }
+            for index in first..<first + span { slots[index] = prefix.slot }
         }
+    }
+
+    /// Where the chunk under a slot starts, made (inheriting the slot's entry) if there is none.
+    private mutating func chunk(at index: Int) -> Int {
+        if slots[index] > -2 {
+            let number = (slots.count - Self.rootSize) / Self.chunkSize
+            slots.append(contentsOf: repeatElement(slots[index], count: Self.chunkSize))
+            slots[index] = -2 - Int32(number)
+        }
+        return Self.rootSize + Int(-2 - slots[index]) * Self.chunkSize
     }
 
     static func network(_ address: UInt32, _ length: Int) -> UInt32 {
@@ -162,24 +169,6 @@ struct PrefixTable {
 
     static func exactKey(_ address: UInt32, _ length: Int) -> UInt64 {
         UInt64(network(address, length)) << 6 | UInt64(length)
-    }
-
-    /// The chunk a root slot points to, made (inheriting the slot's entry) if there is none.
-    private mutating func chunkInRoot(at index: Int) -> Int {
-        if root[index] <= -2 { return Int(-2 - root[index]) }
-        let made = chunks.count / Self.chunkSize
-        chunks.append(contentsOf: repeatElement(root[index], count: Self.chunkSize))
-        root[index] = -2 - Int32(made)
-        return made
-    }
-
-    /// The same one level down: the chunk a second-level slot points to.
-    private mutating func chunkInChunks(at index: Int) -> Int {
-        if chunks[index] <= -2 { return Int(-2 - chunks[index]) }
-        let made = chunks.count / Self.chunkSize
-        chunks.append(contentsOf: repeatElement(chunks[index], count: Self.chunkSize))
-        chunks[index] = -2 - Int32(made)
-        return made
     }
 }
 
@@ -202,8 +191,7 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     let directory: UnsafeMutableBufferPointer<Int32>
     let chunks: UnsafeMutableBufferPointer<Int32>
     /// The FTN table (see PrefixTable): 65,536 root slots, then 256-slot chunks.
-    let prefixRoot: UnsafeMutableBufferPointer<Int32>
-    let prefixChunks: UnsafeMutableBufferPointer<Int32>
+    let prefixSlots: UnsafeMutableBufferPointer<Int32>
     /// IPv4 FTN keys (address << 6 | length), sorted, with their slots: exact matches for the
     /// control plane's counters.
     let prefixKeys: [UInt64]
@@ -315,10 +303,8 @@ public final class ForwardingSnapshot: @unchecked Sendable {
         _ = directory.initialize(from: directoryValues)
         chunks = .allocate(capacity: max(chunkValues.count, 1))
         _ = chunks.initialize(from: chunkValues)
-        prefixRoot = .allocate(capacity: table.root.count)
-        _ = prefixRoot.initialize(from: table.root)
-        prefixChunks = .allocate(capacity: max(table.chunks.count, 1))
-        _ = prefixChunks.initialize(from: table.chunks)
+        prefixSlots = .allocate(capacity: table.slots.count)
+        _ = prefixSlots.initialize(from: table.slots)
 
         entryCounters = .allocate(capacity: max(keys.count * 2 * lanes, 1))
         entryCounters.initialize(repeating: 0)
@@ -331,8 +317,7 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     deinit {
         directory.deallocate()
         chunks.deallocate()
-        prefixRoot.deallocate()
-        prefixChunks.deallocate()
+        prefixSlots.deallocate()
         entries.deallocate()
         nextHops.deallocate()
         labels.deallocate()
@@ -404,11 +389,11 @@ public final class ForwardingSnapshot: @unchecked Sendable {
 
     /// Longest prefix match: at most three loads (see PrefixTable).
     @inline(__always) func entrySlot(destination: UInt32) -> Int32 {
-        var value = prefixRoot[Int(destination >> 16)]
+        var value = prefixSlots[Int(destination >> 16)]
         if value > -2 { return value }
-        value = prefixChunks[Int(-2 - value) << 8 | Int(destination >> 8 & 0xFF)]
+        value = prefixSlots[PrefixTable.rootSize + (Int(-2 - value) << 8) + Int(destination >> 8 & 0xFF)]
         if value > -2 { return value }
-        return prefixChunks[Int(-2 - value) << 8 | Int(destination & 0xFF)]
+        return prefixSlots[PrefixTable.rootSize + (Int(-2 - value) << 8) + Int(destination & 0xFF)]
     }
 
     @inline(__always) func count(_ slot: Int32, bytes: Int, _ workspace: ForwardingWorkspace) {

@@ -14,6 +14,16 @@ import LDPCodec
         return network
     }
 
+    /// A and B with these TCP MD5 passwords for each other (the same: a session; not: none).
+    func md5Pair(_ passwordA: String, _ passwordB: String) -> InMemoryNetwork {
+        var network = InMemoryNetwork()
+        network.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): passwordA] }
+        network.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): passwordB] }
+        network.connect("A", "B", subnet: 12)
+        network.startAll()
+        return network
+    }
+
     func operationalPair(configure: (inout EngineConfiguration) -> Void = { _ in }) -> InMemoryNetwork {
         var network = pair(configure: configure)
         network.run(until: .seconds(30)) { $0.isOperational("A", "B") }
@@ -96,11 +106,7 @@ import LDPCodec
 
     @Test func peersThatCannotConnectDoNotKeepAnsweringEachOther() {
         // MD5 keys that differ: every attempt fails, every failure owes the peer one answer.
-        var network = InMemoryNetwork()
-        network.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "one"] }
-        network.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "two"] }
-        network.connect("A", "B", subnet: 12)
-        network.startAll()
+        var network = md5Pair("one", "two")
         network.run(for: .seconds(60))
         for name in ["A", "B"] {
             let hellos = network.node(name).outputs.filter { if case .sendHello = $0.output { true } else { false } }
@@ -198,20 +204,12 @@ import LDPCodec
     }
 
     @Test func md5KeysLetOnlyMatchingPasswordsIn() {
-        var network = InMemoryNetwork()
-        network.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "secret"] }
-        network.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "secret"] }
-        network.connect("A", "B", subnet: 12)
-        network.startAll()
+        var network = md5Pair("secret", "secret")
         #expect(network.run(until: .seconds(30)) { $0.isOperational("A", "B") })
         #expect(network.node("A").md5Keys == [ip("2.2.2.2"): "secret"], "the passive side keys its listener")
         #expect(network.node("B").engine.neighbors(at: network.now).first?.md5 == true)
 
-        var mismatched = InMemoryNetwork()
-        mismatched.addNode("A", lsrID: "1.1.1.1") { $0.md5Passwords = [v4("2.2.2.2"): "one"] }
-        mismatched.addNode("B", lsrID: "2.2.2.2") { $0.md5Passwords = [v4("1.1.1.1"): "two"] }
-        mismatched.connect("A", "B", subnet: 12)
-        mismatched.startAll()
+        var mismatched = md5Pair("one", "two")
         #expect(!mismatched.run(until: .seconds(60)) { $0.isOperational("A", "B") })
         #expect(mismatched.node("B").events.contains { if case .backoff = $0 { true } else { false } })
         // When the adjacency goes, so does the key.
