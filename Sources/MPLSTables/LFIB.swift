@@ -120,4 +120,39 @@ public struct LFIB: Hashable, Sendable, Codable {
     }
 
     public var sortedEntries: [LFIBEntry] { entries.values.sorted { $0.key < $1.key } }
+
+    /// The entries an operator asks about (`lsrctl show lfib SELECTOR`), sorted.
+    public func entries(selectedBy selector: LFIBSelector) -> [LFIBEntry] {
+        switch selector {
+        case .inLabel(let label):
+            return entries[.label(label)].map { [$0] } ?? []
+        case .fec(let fec):
+            return sortedEntries.filter { $0.fec == fec }
+        case .destination(let address):
+            // The FEC a packet to `address` belongs to: the longest that contains it.
+            let fec = entries.values.lazy.map(\.fec).filter { $0.contains(address) }.max { $0.length < $1.length }
+            return fec.map { entries(selectedBy: .fec($0)) } ?? []
+        }
+    }
+}
+
+/// Which LFIB entries to show: the one with an in-label, every entry of a FEC, or every entry
+/// of the FEC a destination address falls in (longest match, as the forwarder finds it).
+public enum LFIBSelector: Hashable, Sendable {
+    case inLabel(UInt32)
+    case fec(IPPrefix)
+    case destination(IPAddress)
+
+    /// "17" (a label), "10.255.0.3/32" (a FEC) or "192.168.2.1" (an address).
+    public init?(_ text: String) {
+        if let label = UInt32(text), label <= ReservedLabel.maximum {
+            self = .inLabel(label)
+        } else if text.contains("/"), let prefix = IPPrefix(text) {
+            self = .fec(prefix)
+        } else if let address = IPAddress(text) {
+            self = .destination(address)
+        } else {
+            return nil
+        }
+    }
 }

@@ -46,9 +46,12 @@ struct Show: ParsableCommand {
 
     struct LFIB: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "lfib", abstract: "The label forwarding table.")
+        @Argument(help: ArgumentHelp(
+            "Only the entry with this in-label (17), the entries of this FEC (10.255.0.3/32), or those of the FEC a packet to this address takes (192.168.2.1).",
+            valueName: "label|prefix|address")) var selector: String?
         @OptionGroup var options: GlobalOptions
         func run() throws {
-            try lsrctl.run(options, ControlRequest(command: .showLFIB), as: LFIBView.self) { $0.renderText() }
+            try lsrctl.run(options, ControlRequest(command: .showLFIB, argument: selector), as: LFIBView.self) { $0.renderText() }
         }
     }
 

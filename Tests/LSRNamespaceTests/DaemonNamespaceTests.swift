@@ -41,6 +41,15 @@ struct DaemonNamespaceTests {
         #expect(neighbor?.gtsm == true)
         #expect(neighbor?.addresses.contains("10.0.12.2") == true)
         #expect(neighbor?.capabilities.contains("typed-wildcard-fec") == true)
+        // `show lfib` with a selector: r2's loopback's entries at r1, by address, FEC and label.
+        let byAddress = try lab.show("r1", ["show", "lfib", "2.2.2.2"], as: LFIBView.self).entries
+        #expect(!byAddress.isEmpty && byAddress.allSatisfy { $0.fec == "2.2.2.2/32" }, "\(byAddress)")
+        #expect(try lab.show("r1", ["show", "lfib", "2.2.2.2/32"], as: LFIBView.self).entries == byAddress)
+        let label = try #require(byAddress.compactMap(\.inLabel).first)
+        #expect(try lab.show("r1", ["show", "lfib", "\(label)"], as: LFIBView.self).entries.map(\.inLabel) == [label])
+        let (status, output) = try Shell.run(["ip", "netns", "exec", lab.namespace("r1"), Binaries.lsrctl, "show", "lfib", "pe9",
+                                              "--socket", lab.socket("r1")])
+        #expect(status == 1 && output.contains("'pe9' is not a label, a prefix or an address"), "\(output)")
     }
 
     @Test func lineOfThreeConvergesAndFollowsALinkDown() throws {

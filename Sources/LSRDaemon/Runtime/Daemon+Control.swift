@@ -14,7 +14,17 @@ extension Daemon {
         loop.preconditionInEventLoop()
         let data: Data
         switch request.command {
-        case .showLFIB: data = try encode(lfibView())
+        case .showLFIB:
+            var selector: LFIBSelector?
+            if let argument = request.argument {
+                guard let parsed = LFIBSelector(argument) else {
+                    data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(
+                        error: "'\(argument)' is not a label, a prefix or an address"))
+                    break
+                }
+                selector = parsed
+            }
+            data = try encode(lfibView(selectedBy: selector))
         case .showNeighbors: data = try encode(neighborsView())
         case .showDiscovery: data = try encode(discoveryView())
         case .showBackoff: data = try encode(backoffView())
@@ -53,9 +63,10 @@ extension Daemon {
         return try encoder.encode(ControlResponse(result: view))
     }
 
-    /// The LFIB (static routes' push entries included), each entry with every backend's status.
-    func lfibView() -> LFIBView {
-        LFIBView(entries: lfib.sortedEntries.map { entry in
+    /// The LFIB (static routes' push entries included), each entry with every backend's status;
+    /// with a selector, only the entries it picks.
+    func lfibView(selectedBy selector: LFIBSelector? = nil) -> LFIBView {
+        LFIBView(entries: (selector.map { lfib.entries(selectedBy: $0) } ?? lfib.sortedEntries).map { entry in
             var installed = LFIBView.Installed(kernel: false, userspace: false)
             var errors: [String] = []
             var packets: UInt64 = 0, bytes: UInt64 = 0
