@@ -67,8 +67,10 @@ let package = Package(
         .testTarget(name: "LSRDaemonTests", dependencies: ["LSRDaemon", "LSRControl", "LabKit", "CLinuxShims"]),
         // Real lsrd processes in network namespaces (root only; skipped visibly otherwise).
         .testTarget(name: "LSRNamespaceTests", dependencies: ["LSRControl", "LDPCodec", "LabKit"]),
-        .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MPLSForwardingTests", dependencies: ["MPLSForwarding", "MPLSTables", "LDPCodec"]),
-        .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables"]),
+        // Seeded generators and random LDP messages for the test targets below.
+        .target(name: "LDPTestSupport", dependencies: ["LDPCodec"], path: "Tests/LDPTestSupport"),
+        .testTarget(name: "LDPCodecTests", dependencies: ["LDPCodec", "LDPTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MPLSForwardingTests", dependencies: ["MPLSForwarding", "MPLSTables", "LDPCodec", "LDPTestSupport"]),
+        .testTarget(name: "LDPEngineTests", dependencies: ["LDPEngine", "LDPCodec", "MPLSTables", "LDPTestSupport"]),
     ]
 )

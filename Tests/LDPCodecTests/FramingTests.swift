@@ -1,5 +1,6 @@
 import Testing
 import LDPCodec
+import LDPTestSupport
 
 @Suite struct FramingTests {
     func stream(count: Int, seed: UInt64) -> (pdus: [[UInt8]], bytes: [UInt8]) {

@@ -1,5 +1,6 @@
 import Testing
 import LDPCodec
+import LDPTestSupport
 
 /// RFC 5036 §3.5 error cases: each gives one exact status code and its fatal/advisory class.
 struct MalformedCase: Sendable, CustomTestStringConvertible {
@@ -210,32 +211,7 @@ let malformedCases: [MalformedCase] = [
             let valid = seed.encoded()
             for _ in 0..<100 {
                 var bytes = valid
-                switch rng.next() % 5 {
-                case 0:  // bit flips
-                    for _ in 0...(rng.next() % 4) {
-                        let index = Int(rng.next() % UInt64(bytes.count))
-                        bytes[index] ^= 1 << (rng.next() % 8)
-                    }
-                case 1:  // truncation, with the PDU length sometimes made to agree
-                    bytes.removeLast(Int(rng.next() % UInt64(bytes.count)))
-                    if bytes.count >= 4 && rng.next() & 1 == 0 {
-                        bytes[2] = UInt8(truncatingIfNeeded: (bytes.count - 4) >> 8)
-                        bytes[3] = UInt8(truncatingIfNeeded: bytes.count - 4)
-                    }
-                case 2:  // a length field (PDU, message or TLV) overwritten
-                    let index = Int(rng.next() % UInt64(bytes.count - 1))
-                    bytes[index] = UInt8(truncatingIfNeeded: rng.next())
-                    bytes[index + 1] = UInt8(truncatingIfNeeded: rng.next())
-                case 3:  // random octets inserted, PDU length fixed
-                    let index = 10 + Int(rng.next() % UInt64(bytes.count - 9))
-                    bytes.insert(contentsOf: (0...(rng.next() % 8)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, at: index)
-                    bytes[2] = UInt8(truncatingIfNeeded: (bytes.count - 4) >> 8)
-                    bytes[3] = UInt8(truncatingIfNeeded: bytes.count - 4)
-                default:  // pure noise behind a valid header
-                    bytes = Array(bytes.prefix(10)) + (0..<(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-                    bytes[2] = UInt8(truncatingIfNeeded: (bytes.count - 4) >> 8)
-                    bytes[3] = UInt8(truncatingIfNeeded: bytes.count - 4)
-                }
+                mutate(&bytes, using: &rng)
                 do {
                     let decoded = try PDU.decode(bytes, maximumLength: 0xFFFF)
                     outcomes[decoded.errors.isEmpty ? 0 : 1] += 1

@@ -1,5 +1,6 @@
 import Testing
 import LDPCodec
+import LDPTestSupport
 
 @Suite struct RoundTripTests {
     @Test func randomMessagesSurviveEncodeAndDecode() {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import LDPCodec
+import LDPTestSupport
 
 /// tshark, when installed: an LDP decoder written independently of this codec.
 let tsharkPath: String? = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first {

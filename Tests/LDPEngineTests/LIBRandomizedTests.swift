@@ -4,20 +4,9 @@
 
 import Testing
 import LDPCodec
+import LDPTestSupport
 import MPLSTables
 @testable import LDPEngine
-
-/// SplitMix64: a small seeded generator, so that a failure replays.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private struct SimulatedPeer {
     var id: LDPIdentifier
@@ -58,7 +47,7 @@ private struct Model {
     @Test(arguments: [(LabelDistributionConfiguration.Control.independent, UInt64(20_260_101)),
                       (.ordered, UInt64(4_242))])
     func randomEventsKeepTheLFIBExact(control: LabelDistributionConfiguration.Control, seed: UInt64) {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         let range: ClosedRange<UInt32> = control == .ordered ? 16...19 : 16...23 // small: exhaustion and reuse happen often
         var lib = LabelInformationBase(configuration: .init(localLSRID: IPv4Address(1, 1, 1, 1), labelRange: range, control: control))
         var model = Model()
@@ -90,7 +79,7 @@ private struct Model {
     // MARK: Steps
 
     private static func randomStep(_ lib: inout LabelInformationBase, _ model: inout Model,
-                                   _ random: inout SeededGenerator) -> (String, [LIBOutput]) {
+                                   _ random: inout SplitMix64) -> (String, [LIBOutput]) {
         let peer = peers.randomElement(using: &random)!
         let prefix = prefixes.randomElement(using: &random)!
         switch Int.random(in: 0..<100, using: &random) {

@@ -1,5 +1,6 @@
 import Testing
 import LDPCodec
+import LDPTestSupport
 import MPLSTables
 @testable import MPLSForwarding
 
@@ -239,21 +240,9 @@ typealias F = Fixture
 
 /// The FTN table against a plain longest-prefix scan, on random nested prefixes of every length.
 @Suite struct PrefixTableTests {
-    /// xorshift64*: seeded, so that a failure replays.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-        mutating func next() -> UInt64 {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            return state &* 0x2545_F491_4F6C_DD1D
-        }
-    }
-
     @Test(arguments: [1, 2, 3, 4, 5])
     func longestMatchAgreesWithAScan(seed: UInt64) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         // Around a few bases, so that prefixes nest and straddle the 16- and 24-bit strides.
         let bases: [UInt32] = [0x0A00_0000, 0x0A01_8000, 0xC0A8_0100, 0x0000_0000, 0xFFFF_FF00]
         var prefixes: Set<IPPrefix> = [IPPrefix("0.0.0.0/0")!]
