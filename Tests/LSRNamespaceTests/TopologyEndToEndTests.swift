@@ -56,7 +56,7 @@ struct TopologyEndToEndTests {
         try #require(up.status == 0 && up.output.contains("LDP converged."), "\(up.output)")
         let full = LabExpectation(lab.topology)
         let converged = try lab.waitUntilNone("LFIBs as the topology predicts", timeout: 30) {
-            try lab.sessionProblems(full) + lab.lfibProblems(full)
+            try lab.sessionAndLFIBProblems(full)
         }
         var timings = ["up \(seconds(Date().timeIntervalSince(started)))", "LFIBs +\(seconds(converged))"]
 
@@ -79,7 +79,7 @@ struct TopologyEndToEndTests {
             try #require(down.status == 0, "\(down.output)")
             let downAt = Date()
             try lab.waitUntilNone("reconvergence without \(name)", timeout: Self.holdTime) {
-                try lab.sessionProblems(reduced) + lab.lfibProblems(reduced) + staleUses(of: link, in: lab)
+                try lab.sessionAndLFIBProblems(reduced) + staleUses(of: link, in: lab)
             }
             try lab.waitUntilNone("pings without \(name)", timeout: max(1, Self.holdTime - Date().timeIntervalSince(downAt))) {
                 try lab.pingProblems(count: 1)
@@ -91,7 +91,7 @@ struct TopologyEndToEndTests {
             try #require(restored.status == 0, "\(restored.output)")
             let upAt = Date()
             try lab.waitUntilNone("reconvergence with \(name) back", timeout: Self.holdTime) {
-                try lab.sessionProblems(full) + lab.lfibProblems(full)
+                try lab.sessionAndLFIBProblems(full)
             }
             try lab.waitUntilNone("pings with \(name) back", timeout: Self.holdTime) { try lab.pingProblems(count: 1) }
             timings.append("\(name) up: \(seconds(Date().timeIntervalSince(upAt)))")
@@ -131,7 +131,7 @@ struct TopologyEndToEndTests {
         try #require(up.status == 0 && up.output.contains("OSPF converged") && up.output.contains("LDP converged."), "\(up.output)")
         let full = LabExpectation(lab.topology)
         let converged = try lab.waitUntilNone("LFIBs as the topology predicts", timeout: 30) {
-            try lab.sessionProblems(full) + lab.lfibProblems(full)
+            try lab.sessionAndLFIBProblems(full)
         }
         var timings = ["up \(seconds(Date().timeIntervalSince(started)))", "LFIBs +\(seconds(converged))"]
         #expect(try ospfRouteProblems(lab, full).isEmpty)
@@ -148,7 +148,7 @@ struct TopologyEndToEndTests {
         try #require(down.status == 0, "\(down.output)")
         let downAt = Date()
         try lab.waitUntilNone("OSPF and LDP reconverged without pe1-p1", timeout: Self.holdTime) {
-            try ospfRouteProblems(lab, reduced) + lab.sessionProblems(reduced) + lab.lfibProblems(reduced) + staleUses(of: link, in: lab)
+            try ospfRouteProblems(lab, reduced) + lab.sessionAndLFIBProblems(reduced) + staleUses(of: link, in: lab)
         }
         try lab.waitUntilNone("pings without pe1-p1", timeout: max(1, Self.holdTime - Date().timeIntervalSince(downAt))) {
             try lab.pingProblems(count: 1)
@@ -162,7 +162,7 @@ struct TopologyEndToEndTests {
         try #require(restored.status == 0, "\(restored.output)")
         let upAt = Date()
         try lab.waitUntilNone("OSPF and LDP reconverged with pe1-p1 back", timeout: Self.holdTime) {
-            try ospfRouteProblems(lab, full) + lab.sessionProblems(full) + lab.lfibProblems(full)
+            try ospfRouteProblems(lab, full) + lab.sessionAndLFIBProblems(full)
         }
         try lab.waitUntilNone("pings with pe1-p1 back", timeout: Self.holdTime) { try lab.pingProblems(count: 1) }
         timings.append("pe1-p1 up: \(seconds(Date().timeIntervalSince(upAt)))")
@@ -340,8 +340,7 @@ struct TopologyEndToEndTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(newPID != pid && kill(newPID, 0) == 0)
         let took = try lab.waitUntilNone("\(node) rejoining after kill -9", timeout: 30) {
-            try lab.sessionProblems(expectation) + freshSessionProblems(node, in: lab, since: killedAt, expectation: expectation)
-                + lab.lfibProblems(expectation)
+            try lab.sessionAndLFIBProblems(expectation) + freshSessionProblems(node, in: lab, since: killedAt, expectation: expectation)
         }
         timings.append("\(node) kill -9 + restart: rejoined in \(seconds(took))")
         // One rule into table 193 (the killed lsrd's was replaced) and one TUN device.

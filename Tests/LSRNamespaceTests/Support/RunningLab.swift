@@ -61,14 +61,10 @@ final class RunningLab {
 
     // MARK: Checks (each returns what is wrong; empty when all is well)
 
-    func sessionProblems(_ expectation: LabExpectation) throws -> [String] {
+    /// Sessions and LFIBs, from one snapshot.
+    func sessionAndLFIBProblems(_ expectation: LabExpectation) throws -> [String] {
         let snapshot = try snapshot()
-        return snapshot.readProblems() + snapshot.sessionProblems(expectation)
-    }
-
-    func lfibProblems(_ expectation: LabExpectation) throws -> [String] {
-        let snapshot = try snapshot()
-        return snapshot.readProblems() + snapshot.lfibProblems(expectation)
+        return snapshot.readProblems() + snapshot.sessionProblems(expectation) + snapshot.lfibProblems(expectation)
     }
 
     func frrBindingProblems(_ expectation: LabExpectation) throws -> [String] {
