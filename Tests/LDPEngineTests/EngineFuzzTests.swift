@@ -61,4 +61,32 @@ import LDPTestSupport
         #expect(operationalRounds > 1_000, "\(operationalRounds) PDUs left the session up")
         #expect(harness.engine.neighbors(at: harness.now).count == 1)
     }
+
+    /// 5,000 connections, each opened with one random PDU (damaged or not) instead of an
+    /// Initialization: none traps, none reaches OPERATIONAL, and a real peer still gets a session.
+    @Test func randomFirstPDUsNeverTrap() {
+        var harness = EngineHarness(EngineConfiguration(lsrID: v4("1.1.1.1"), interfaces: [InterfaceConfiguration(name: "eth0")]))
+        harness.start(interfaces: ["eth0": "10.0.0.1"])
+        harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"), ttl: 255,
+                                      bytes: helloBytes(from: "2.2.2.2", holdTime: 0xFFFF, gtsm: true, transport: "2.2.2.2")))
+        var generator = MessageGenerator(seed: 0xF1)
+        var rng = SplitMix64(seed: 0x0F1)
+        var refused = 0
+        for round in 0..<5_000 {
+            let connection = ConnectionID.incoming(UInt64(round + 1))
+            // From the adjacency's peer, or from an address no adjacency names.
+            let remote = round % 3 == 0 ? ip("10.9.9.9") : ip("2.2.2.2")
+            harness.handle(.connectionAccepted(connection, local: ip("1.1.1.1"), remote: remote))
+            let random = generator.pdu(messages: 1...3)
+            var bytes = PDU(ldpIdentifier: round % 2 == 0 ? ldpID("2.2.2.2:0") : random.ldpIdentifier, messages: random.messages).encoded()
+            if round % 4 != 0 { mutate(&bytes, using: &rng) }
+            let outputs = harness.handle(.dataReceived(connection, bytes))
+            if outputs.contains(.close(connection)) { refused += 1 }
+            #expect(!harness.engine.neighbors(at: harness.now).contains { $0.state == .operational }, "round \(round)")
+            // Whatever is left of it goes, as when the peer gives up.
+            harness.handle(.connectionClosed(connection, reason: "closed"))
+        }
+        #expect(refused > 2_500, "\(refused) refused at once")
+        #expect(harness.engine.neighbors(at: harness.now).isEmpty)
+    }
 }
