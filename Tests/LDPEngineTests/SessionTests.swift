@@ -304,6 +304,23 @@ import LDPCodec
         #expect(harness.advance(to: 2, firing: .helloWait(connection)).sentMessages.isEmpty)
     }
 
+    @Test func helloBetweenTheConnectionAndItsInitializationIsEnough() {
+        // The peer connected as soon as our listener was up, its Hello came next, then its
+        // Initialization: the connection matched no adjacency when accepted, but does now.
+        var harness = EngineHarness(Self.configuration)
+        harness.start(interfaces: ["eth0": "10.0.0.1"])
+        let connection = ConnectionID.incoming(6)
+        harness.handle(.connectionAccepted(connection, local: ip("1.1.1.1"), remote: ip("2.2.2.2")))
+        harness.handle(.helloReceived(interface: "eth0", source: ip("10.0.0.2"), destination: ip("224.0.0.2"),
+                                      ttl: 255, bytes: helloBytes(from: "2.2.2.2", gtsm: true, transport: "2.2.2.2")))
+        let answered = harness.handle(.dataReceived(connection, initialization(from: "2.2.2.2:0", to: "1.1.1.1:0")))
+        #expect(answered.sentMessages.map(\.type) == [.initialization, .keepAlive], "answered at once, not refused after a wait")
+        #expect(answered.contains(.cancelTimer(.helloWait(connection))))
+        #expect(harness.engine.neighbors(at: harness.now).first?.peer == ldpID("2.2.2.2:0"))
+        #expect(harness.engine.neighbors(at: harness.now).first?.state == .openReceived)
+        #expect(harness.advance(to: 2, firing: .helloWait(connection)).sentMessages.isEmpty)
+    }
+
     @Test func zeroKeepAliveIsRejected() {
         var harness = passiveWithAdjacency()
         let connection = ConnectionID.incoming(3)
