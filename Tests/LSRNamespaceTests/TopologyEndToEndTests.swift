@@ -50,7 +50,14 @@ struct TopologyEndToEndTests {
         let lab = try RunningLab(topology: test.topology, prefix: test.prefix)
         _ = try lab.lsrlab(["down"])
         var isUp = true
-        defer { if isUp { _ = try? lab.lsrlab(["down"]) } }
+        defer {
+            if isUp {
+                // The run failed: what the routers said about their sessions, before `down`
+                // removes the logs.
+                print(sessionLogExcerpt(lab))
+                _ = try? lab.lsrlab(["down"])
+            }
+        }
         let started = Date()
         let up = try lab.lsrlab(["up", lab.topologyPath, "--dataplane", "userspace", "--timeout", "60"])
         try #require(up.status == 0 && up.output.contains("LDP converged."), "\(up.output)")
@@ -103,9 +110,13 @@ struct TopologyEndToEndTests {
             try lab.waitUntilNone("FRR and lsrd agree on bindings after the restart", timeout: 20) { try lab.frrBindingProblems(full) }
         }
 
-        // Session set-ups that waited out a backoff (a failed connection or a refused Initialization).
-        let logs = lab.lsrdRouters.map { (try? String(contentsOfFile: "\(lab.stateDirectory)/\($0).log", encoding: .utf8)) ?? "" }
-        timings.append("backoffs \(logs.map { $0.components(separatedBy: "event=backoff").count - 1 }.reduce(0, +))")
+        // Session set-ups that waited out a backoff (a failed connection or a refused
+        // Initialization), with their delays: a 15 s one at bring-up is worth a look.
+        let delays = lab.lsrdRouters.flatMap { router in
+            lsrdLog(router, in: lab).split(separator: "\n").filter { $0.contains("event=backoff") }
+                .compactMap { $0.split(separator: " ").last.map(String.init) }
+        }
+        timings.append("backoffs \(delays.count) \(delays)")
 
         try checkDownLeavesNothing(lab)
         isUp = false
@@ -125,7 +136,14 @@ struct TopologyEndToEndTests {
         let lab = try RunningLab(topology: "ring4", prefix: "osp")
         _ = try lab.lsrlab(["down"])
         var isUp = true
-        defer { if isUp { _ = try? lab.lsrlab(["down"]) } }
+        defer {
+            if isUp {
+                // The run failed: what the routers said about their sessions, before `down`
+                // removes the logs.
+                print(sessionLogExcerpt(lab))
+                _ = try? lab.lsrlab(["down"])
+            }
+        }
         let started = Date()
         let up = try lab.lsrlab(["up", lab.topologyPath, "--igp", "ospf", "--dataplane", "userspace", "--timeout", "60"])
         try #require(up.status == 0 && up.output.contains("OSPF converged") && up.output.contains("LDP converged."), "\(up.output)")
@@ -396,3 +414,17 @@ struct TopologyEndToEndTests {
         #expect(frrSockets.isEmpty, "\(frrSockets)")
     }
 }
+
+func lsrdLog(_ router: String, in lab: RunningLab) -> String {
+    (try? String(contentsOfFile: "\(lab.stateDirectory)/\(router).log", encoding: .utf8)) ?? ""
+}
+
+/// Each lsrd's last session events (set-ups, refusals, backoffs), for a failed run's output.
+func sessionLogExcerpt(_ lab: RunningLab) -> String {
+    let events = ["session-up", "session-down", "backoff", "connection-rejected", "notification-received"]
+    return lab.lsrdRouters.map { router in
+        let lines = lsrdLog(router, in: lab).split(separator: "\n").filter { line in events.contains { line.contains("event=\($0)") } }
+        return "--- \(router)'s session events:\n" + lines.suffix(12).joined(separator: "\n")
+    }.joined(separator: "\n")
+}
+
