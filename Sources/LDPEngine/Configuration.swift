@@ -46,7 +46,6 @@ public enum TargetedHelloPolicy: Hashable, Sendable, Codable {
     case from([IPPrefix])
 }
 
-/// Everything the engine needs to run.
 /// The §2.5.3 schedule after a refused session set-up: the first delay, doubling up to the
 /// maximum. The RFC asks for at least 15 s and at least 2 minutes.
 public struct SessionBackoffConfiguration: Hashable, Sendable, Codable {
@@ -63,6 +62,7 @@ public struct SessionBackoffConfiguration: Hashable, Sendable, Codable {
     }
 }
 
+/// Everything the engine needs to run.
 public struct EngineConfiguration: Hashable, Sendable, Codable {
     public var lsrID: IPv4Address
     /// The address sessions use (§2.5.2); by default the LSR ID.

@@ -249,7 +249,7 @@ public struct LDPEngine: Sendable {
             drive(connection, .timeout, reason: "initialization not complete after \(configuration.initializationTimeout)s")
         case .backoff(let peer):
             guard backoffs[peer]?.isWaiting == true else { return }
-            backoffs[peer]?.isWaiting = false
+            backoffs[peer]?.nextAttempt = nil
             considerSession(with: peer)
         case .helloWait(let connection):
             guard let session = sessions[connection], session.peer == nil,

@@ -13,6 +13,8 @@ public struct EngineDuration: Hashable, Comparable, Sendable, Codable, CustomStr
 
     /// Whole seconds, rounded down.
     public var wholeSeconds: Int64 { nanoseconds / 1_000_000_000 }
+    /// Seconds with their fraction, for display.
+    public var inSeconds: Double { Double(nanoseconds) / 1e9 }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
     public static func + (lhs: Self, rhs: Self) -> Self { EngineDuration(nanoseconds: lhs.nanoseconds + rhs.nanoseconds) }

@@ -113,7 +113,7 @@ extension LDPEngine {
         backoffs.sorted { $0.key < $1.key }.map { peer, backoff in
             BackoffSnapshot(peer: peer, failures: backoff.failures, lastFailure: backoff.lastFailure,
                             refusedByPeer: backoff.lastFailureWasRefusal, delay: backoff.delay,
-                            nextAttemptIn: backoff.isWaiting ? max(.zero, backoff.nextAttempt - now) : nil)
+                            nextAttemptIn: backoff.nextAttempt.map { max(.zero, $0 - now) })
         }
     }
 

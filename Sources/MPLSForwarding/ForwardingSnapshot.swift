@@ -293,8 +293,8 @@ public final class ForwardingSnapshot: @unchecked Sendable {
                 prefixes.append((address.rawValue, Int(prefix.length), Int32(slot)))
             }
         }
-        // Shorter prefixes first (a counting sort would do; 33 lengths make this cheap anyway).
-        prefixes.sort { ($0.length, $0.address) < ($1.length, $1.address) }
+        // Shorter prefixes first; prefixes of one length never overlap, so their order is free.
+        prefixes.sort { $0.length < $1.length }
         let table = PrefixTable(prefixes: prefixes)
         let exact = prefixes.map { (PrefixTable.exactKey($0.address, $0.length), $0.slot) }.sorted { $0.0 < $1.0 }
         prefixKeys = exact.map(\.0)
@@ -344,7 +344,7 @@ public final class ForwardingSnapshot: @unchecked Sendable {
     func slot(of key: LFIBKey) -> Int? {
         switch key {
         case .label(let label):
-            guard label < 1 << 20 else { return nil }
+            guard label <= ReservedLabel.maximum else { return nil }
             let slot = entrySlot(label: label)
             return slot >= 0 ? Int(slot) : nil
         case .prefix(let prefix):

@@ -294,12 +294,13 @@ extension LDPEngine {
             guard session.pendingInitialization == nil else { return }
             sessions[connection]?.pendingInitialization = PendingInitialization(
                 initialization: initialization, message: message, sender: sender)
-            outputs.append(.armTimer(.helloWait(connection), after: Self.helloWaitForInitialization))
             // The Hello may have come between the connection and this Initialization: the
             // connection had no adjacency when it was accepted, but the sender has one now.
             if case .v4(let remote) = session.remoteAddress,
                adjacencies(of: sender).contains(where: { $0.transportAddress == remote }) {
                 adoptWaitingConnections(for: sender, transportAddress: remote)
+            } else {
+                outputs.append(.armTimer(.helloWait(connection), after: Self.helloWaitForInitialization))
             }
             return
         }

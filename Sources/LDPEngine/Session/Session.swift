@@ -105,14 +105,16 @@ struct SessionBackoff: Hashable, Sendable, Codable {
     var nextDelay: EngineDuration
     /// The delay the next set-up the peer said nothing in will wait.
     var nextConnectDelay = SessionBackoff.initialConnectDelay
-    /// A backoff timer is running: do not connect before it fires.
-    var isWaiting = false
+    /// When the backoff timer fires; nil once it has (an attempt may go ahead).
+    var nextAttempt: EngineTime?
     // For the operator (`lsrctl show ldp backoff`).
     var failures = 0
     var lastFailure = ""
     var lastFailureWasRefusal = false
     var delay = EngineDuration.zero
-    var nextAttempt = EngineTime.zero
+
+    /// A backoff timer is running: do not connect before it fires.
+    var isWaiting: Bool { nextAttempt != nil }
 
     init(_ configuration: SessionBackoffConfiguration) {
         initialDelay = .seconds(Int64(configuration.initial))
@@ -123,7 +125,6 @@ struct SessionBackoff: Hashable, Sendable, Codable {
     /// Records a failed set-up at `now`; returns how long to wait. `peerSpoke`: an LDP message
     /// from the peer arrived on the connection.
     mutating func fail(peerSpoke: Bool, reason: String, at now: EngineTime) -> EngineDuration {
-        isWaiting = true
         failures += 1
         lastFailure = reason
         lastFailureWasRefusal = peerSpoke

@@ -13,48 +13,38 @@ extension Daemon {
     func respond(to request: ControlRequest) throws -> ByteBuffer {
         loop.preconditionInEventLoop()
         let data: Data
-        switch request.command {
-        case .showLFIB:
-            var selector: LFIBSelector?
-            if let argument = request.argument {
-                guard let parsed = LFIBSelector(argument) else {
-                    data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(
-                        error: "'\(argument)' is not a label, a prefix or an address"))
-                    break
-                }
-                selector = parsed
-            }
-            data = try encode(lfibView(selectedBy: selector))
-        case .showNeighbors: data = try encode(neighborsView())
-        case .showDiscovery: data = try encode(discoveryView())
-        case .showBackoff: data = try encode(backoffView())
-        case .showInterfaces: data = try encode(interfacesView())
-        case .showBindings:
-            var prefix: IPPrefix?
-            if let argument = request.argument {
-                guard let parsed = IPPrefix(argument) else {
-                    data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(error: "'\(argument)' is not a prefix"))
-                    break
-                }
-                prefix = parsed
-            }
-            data = try encode(bindingsView(prefix: prefix))
-        case .showRoutes: data = try encode(routesView())
-        case .showDataplane: data = try encode(dataplaneView())
-        case .clearNeighbor:
-            guard let argument = request.argument, let peer = LDPIdentifier(argument) else {
-                data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(error: "expected a peer LSR ID like 2.2.2.2"))
-                break
-            }
-            let known = engine.neighbors(at: now).contains { $0.peer?.lsrID == peer.lsrID }
-            guard known else {
-                data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(error: "no session with \(peer.lsrID)"))
-                break
-            }
-            process(.clearNeighbor(peer))
-            data = try encode(Acknowledgement(message: "session with \(peer.lsrID) cleared"))
+        do {
+            data = try answer(request)
+        } catch let refusal as ControlRefusal {
+            data = try JSONEncoder().encode(ControlResponse<Acknowledgement>(error: refusal.message))
         }
         return ByteBuffer(bytes: data)
+    }
+
+    private func answer(_ request: ControlRequest) throws -> Data {
+        switch request.command {
+        case .showLFIB:
+            let selector = try request.parsedArgument(LFIBSelector.init, "is not a label, a prefix or an address")
+            return try encode(lfibView(selectedBy: selector))
+        case .showNeighbors: return try encode(neighborsView())
+        case .showDiscovery: return try encode(discoveryView())
+        case .showBackoff: return try encode(backoffView())
+        case .showInterfaces: return try encode(interfacesView())
+        case .showBindings:
+            let prefix = try request.parsedArgument({ IPPrefix($0) }, "is not a prefix")
+            return try encode(bindingsView(prefix: prefix))
+        case .showRoutes: return try encode(routesView())
+        case .showDataplane: return try encode(dataplaneView())
+        case .clearNeighbor:
+            guard let argument = request.argument, let peer = LDPIdentifier(argument) else {
+                throw ControlRefusal(message: "expected a peer LSR ID like 2.2.2.2")
+            }
+            guard engine.neighbors(at: now).contains(where: { $0.peer?.lsrID == peer.lsrID }) else {
+                throw ControlRefusal(message: "no session with \(peer.lsrID)")
+            }
+            process(.clearNeighbor(peer))
+            return try encode(Acknowledgement(message: "session with \(peer.lsrID) cleared"))
+        }
     }
 
     private func encode<View: Codable & Sendable>(_ view: View) throws -> Data {
@@ -110,7 +100,7 @@ extension Daemon {
                 localTransport: neighbor.localAddress.description, remoteTransport: neighbor.remoteAddress.description,
                 localPort: endpoints?.local?.port.map(UInt16.init) ?? neighbor.localPort,
                 remotePort: endpoints?.remote?.port.map(UInt16.init) ?? neighbor.remotePort,
-                uptimeSeconds: neighbor.uptime.map { Double($0.nanoseconds) / 1e9 },
+                uptimeSeconds: neighbor.uptime.map(\.inSeconds),
                 keepAliveSeconds: neighbor.keepAliveInterval.map { UInt16(clamping: $0.wholeSeconds) },
                 holdSeconds: neighbor.keepAliveTime,
                 messagesSent: neighbor.messagesSent.total, messagesReceived: neighbor.messagesReceived.total,
@@ -128,15 +118,15 @@ extension Daemon {
             }
             return DiscoveryView.Adjacency(peer: adjacency.peer.description, source: source,
                                            address: adjacency.source.description, holdSeconds: adjacency.holdTime,
-                                           expiresInSeconds: adjacency.timeLeft.map { Double($0.nanoseconds) / 1e9 })
+                                           expiresInSeconds: adjacency.timeLeft.map(\.inSeconds))
         })
     }
 
     func backoffView() -> BackoffView {
         BackoffView(peers: engine.backoffs(at: now).map { backoff in
             BackoffView.Peer(peer: backoff.peer.description, failures: backoff.failures, lastFailure: backoff.lastFailure,
-                             refusedByPeer: backoff.refusedByPeer, delaySeconds: Double(backoff.delay.nanoseconds) / 1e9,
-                             nextAttemptInSeconds: backoff.nextAttemptIn.map { Double($0.nanoseconds) / 1e9 })
+                             refusedByPeer: backoff.refusedByPeer, delaySeconds: backoff.delay.inSeconds,
+                             nextAttemptInSeconds: backoff.nextAttemptIn.map(\.inSeconds))
         })
     }
 
@@ -175,3 +165,18 @@ extension Daemon {
         DataplaneView(mode: configuration.dataplane.rawValue, backends: installers.map { $0.view() })
     }
 }
+
+/// Why lsrctl's request cannot be answered; sent back as the response's error.
+struct ControlRefusal: Error {
+    let message: String
+}
+
+extension ControlRequest {
+    /// The optional argument, parsed; a refusal ("'x' <complaint>") when it is there and does not parse.
+    func parsedArgument<Value>(_ parse: (String) -> Value?, _ complaint: String) throws(ControlRefusal) -> Value? {
+        guard let argument else { return nil }
+        guard let value = parse(argument) else { throw ControlRefusal(message: "'\(argument)' \(complaint)") }
+        return value
+    }
+}
+
